@@ -1,0 +1,187 @@
+//! The `schemac` command line: reads schema files, runs schema-core, renders diagnostics, writes
+//! `generated/` atomically, and maps outcomes to exit codes (0 ok, 1 errors or drift, 2 usage).
+
+mod fsio;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use schema_core::emit::lock::{sha256_hex, Lock};
+use schema_core::generate::{self, GenerateOptions};
+use schema_core::{render, Compilation, Sources};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "schemac", version, about = "Schema-as-code compiler and RLS policy generator for PostgreSQL and Supabase")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Format {
+    Human,
+    Gcc,
+    Json,
+}
+
+#[derive(clap::Args)]
+struct Input {
+    /// The schema file.
+    #[arg(default_value = "schema.yaml")]
+    schema: PathBuf,
+    /// How to print diagnostics.
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Compile the schema and write migrations, down scripts, policies.md, models.rs, seed.sql.
+    Generate {
+        #[command(flatten)]
+        input: Input,
+        /// Output directory.
+        #[arg(long, default_value = "generated")]
+        out: PathBuf,
+        /// Write nothing; exit 1 and print a diff if the output directory is stale.
+        #[arg(long)]
+        check: bool,
+        /// Version (14 digits, YYYYMMDDHHMMSS) of a new migration; default: the current UTC time.
+        #[arg(long)]
+        version: Option<String>,
+        /// Name of a new migration (default: `init` for the first one).
+        #[arg(long)]
+        name: Option<String>,
+        /// Rewrite the first migration from scratch. Only for migrations never applied to a
+        /// database you keep.
+        #[arg(long)]
+        reset: bool,
+    },
+    /// Check the schema and print diagnostics; write nothing.
+    Validate {
+        #[command(flatten)]
+        input: Input,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn compile(input: &Input) -> anyhow::Result<(Sources, Compilation)> {
+    let text = std::fs::read_to_string(&input.schema)
+        .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", input.schema.display()))?;
+    let mut sources = Sources::new();
+    sources.add(display_name(&input.schema), text);
+    let c = schema_core::compile(&sources);
+    print_diagnostics(&sources, &c, input.format);
+    Ok((sources, c))
+}
+
+/// The name shown in diagnostics and headers: as given on the command line, with `/` separators.
+fn display_name(p: &Path) -> String {
+    p.to_string_lossy().replace('\\', "/")
+}
+
+fn print_diagnostics(sources: &Sources, c: &Compilation, format: Format) {
+    match format {
+        Format::Json => {
+            if !c.diagnostics.is_empty() {
+                eprint!("{}", render::json(&c.diagnostics, sources));
+            }
+        }
+        Format::Gcc => c.diagnostics.iter().for_each(|d| eprint!("{}", render::gcc(d, sources))),
+        Format::Human => {
+            for d in &c.diagnostics {
+                eprintln!("{}", render::human(d, sources));
+            }
+            if let Some(s) = render::summary(&c.diagnostics) {
+                eprint!("{s}");
+            }
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Validate { input } => {
+            let (_, c) = compile(&input)?;
+            Ok(if c.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Generate { input, out, check, version, name, reset } => {
+            let (_, c) = compile(&input)?;
+            let Some(ir) = c.ir else { return Ok(ExitCode::from(1)) };
+            let lock_path = out.join(generate::LOCK_FILE);
+            let lock = match std::fs::read_to_string(&lock_path) {
+                Ok(text) => Some(Lock::from_json(&text).map_err(|e| anyhow::anyhow!("`{}` is not a schemac lock file: {e}", lock_path.display()))?),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => anyhow::bail!("cannot read `{}`: {e}", lock_path.display()),
+            };
+            let file_name = input.schema.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_else(|| "schema.yaml".into());
+            let opts = GenerateOptions {
+                emit: schema_core::emit::EmitOptions { source_name: file_name },
+                version,
+                name,
+                reset,
+                now_version: fsio::utc_version_now(),
+            };
+            let plan = match generate::plan(&ir, lock.as_ref(), &opts) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+            };
+            // Recorded migrations must be on disk, unedited.
+            let mut problems = Vec::new();
+            for m in &plan.keep {
+                let (up, down) = generate::migration_paths(m);
+                for (rel, sha) in [(up, &m.up_sha256), (down, &m.down_sha256)] {
+                    match std::fs::read_to_string(out.join(&rel)) {
+                        Ok(text) if &sha256_hex(&text) == sha => {}
+                        Ok(_) => problems.push(format!("{rel}: edited after it was generated (applied migrations are never edited; write a new one)")),
+                        Err(_) => problems.push(format!("{rel}: missing (recorded in {})", generate::LOCK_FILE)),
+                    }
+                }
+            }
+            if check {
+                let mut stale = problems;
+                for f in &plan.files {
+                    let path = out.join(&f.path);
+                    let current = std::fs::read_to_string(&path).ok();
+                    if current.as_deref() != Some(f.contents.as_str()) {
+                        let old = current.unwrap_or_default();
+                        let diff = similar::TextDiff::from_lines(&old, &f.contents);
+                        eprintln!("{}", diff.unified_diff().context_radius(2).header(&format!("a/{}", f.path), &format!("b/{}", f.path)));
+                        stale.push(format!("{}: {}", f.path, if old.is_empty() { "missing" } else { "stale" }));
+                    }
+                }
+                if stale.is_empty() {
+                    eprintln!("{} is up to date", out.display());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                for s in &stale {
+                    eprintln!("error: {}/{s}", out.display());
+                }
+                eprintln!("error: {} is out of date; run `schemac generate` and commit the result", out.display());
+                return Ok(ExitCode::from(1));
+            }
+            if !problems.is_empty() {
+                for p in &problems {
+                    eprintln!("error: {}/{p}", out.display());
+                }
+                return Ok(ExitCode::from(1));
+            }
+            let written = fsio::write_all(&out, &plan.files)?;
+            eprintln!("wrote {written} of {} files in {}", plan.files.len(), out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

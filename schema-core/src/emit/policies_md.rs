@@ -1,0 +1,72 @@
+//! `policies.md`: the access matrix a reviewer reads in a pull request, table by table.
+
+use super::access::{outcome, Actor, Outcome};
+use super::up::policies;
+use super::{finish, header, EmitOptions};
+use crate::ir::{Command, Schema};
+use std::fmt::Write;
+
+pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
+    let mut out = String::new();
+    let h = header("", opts);
+    let _ = writeln!(out, "<!--{}-->", h.trim_end());
+    let _ = writeln!(out, "# Access matrix\n");
+    let _ = writeln!(
+        out,
+        "What each actor may do to a row of each table, as the generated policies and grants decide it.\n\n\
+         - **anon**: a request without a signed-in user.\n\
+         - **owner**: the signed-in user who owns the row (and its parent rows).\n\
+         - **other user**: a signed-in user with no relation to the row.\n\
+         - **member**: a signed-in user who is a member of the row's shared resource.\n\
+         - **admin**: a signed-in user whose app role is `admin` (from a source users cannot write).\n\
+         - **service_role**: trusted server code; bypasses row level security.\n\n\
+         Outcomes: **yes** (allowed; a column list means only those columns), **0 rows** (silently filtered),\n\
+         **refused** (error 42501: no privilege, or a new row no policy allows), **if ...** (allowed when the condition holds)."
+    );
+    for t in &schema.tables {
+        let _ = writeln!(out, "\n## `{}`\n", t.name);
+        if let Some(c) = &t.comment {
+            let _ = writeln!(out, "{c}\n");
+        }
+        if !t.rls {
+            let _ = writeln!(out, "**Row level security is disabled on this table.**\n");
+        }
+        let _ = writeln!(out, "| actor | select | insert | update | delete |");
+        let _ = writeln!(out, "|---|---|---|---|---|");
+        for actor in Actor::ALL {
+            let cells: Vec<String> = Command::ALL.iter().map(|c| cell(&outcome(schema, t, actor, *c), t.columns.len())).collect();
+            let _ = writeln!(out, "| {} | {} |", actor.name(), cells.join(" | "));
+        }
+        let ps = policies(schema, t);
+        if !ps.is_empty() {
+            let _ = writeln!(out, "\nPolicies:\n");
+            for p in ps {
+                let _ = write!(out, "- `{}`", p.name);
+                if let Some(u) = &p.using {
+                    let _ = write!(out, " using `{u}`");
+                }
+                if let Some(c) = &p.check {
+                    let _ = write!(out, " with check `{c}`");
+                }
+                out.push('\n');
+            }
+        }
+        if t.realtime.is_some() {
+            let _ = writeln!(out, "\nRealtime: changes are published to subscribers who can read the row.");
+        }
+    }
+    finish(out)
+}
+
+fn cell(o: &Outcome, ncols: usize) -> String {
+    let cols = |c: &Option<Vec<String>>| match c {
+        Some(c) if c.len() < ncols => format!(" ({})", c.join(", ")),
+        _ => String::new(),
+    };
+    match o {
+        Outcome::Allowed(c) => format!("yes{}", cols(c)),
+        Outcome::Conditional(why, c) => format!("if {}{}", why.replace('|', "\\|"), cols(c)),
+        Outcome::Filtered => "0 rows".into(),
+        Outcome::Refused => "refused".into(),
+    }
+}

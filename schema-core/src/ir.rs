@@ -1,0 +1,412 @@
+//! The resolved, validated and ordered schema model that every emitter reads. Built only by
+//! `lower`; serialisable so `generated/schema.lock.json` records the compiled state.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    pub target: Target,
+    pub helpers_schema: String,
+    pub extensions: Vec<Extension>,
+    pub enums: Vec<Enum>,
+    /// In creation order: topological by foreign key, ties broken by name.
+    pub tables: Vec<Table>,
+    pub role_source: Option<RoleSource>,
+    /// Generated helper functions (role check, membership lists, updated_at), in a stable order.
+    pub helpers: Vec<Helper>,
+    pub functions: Vec<Function>,
+    pub triggers: Vec<Trigger>,
+    pub seed: Vec<SeedRow>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    Supabase,
+    Postgres,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Extension {
+    pub name: String,
+    pub schema: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enum {
+    pub name: String,
+    pub values: Vec<String>,
+    pub comment: Option<String>,
+}
+
+/// A qualified name of a relation or function.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct QName {
+    pub schema: String,
+    pub name: String,
+}
+
+impl QName {
+    pub fn new(schema: &str, name: &str) -> Self {
+        QName { schema: schema.to_string(), name: name.to_string() }
+    }
+    pub fn public(name: &str) -> Self {
+        Self::new("public", name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "arg", rename_all = "snake_case")]
+pub enum SqlType {
+    Uuid,
+    Text,
+    Varchar(u32),
+    Char(u32),
+    SmallInt,
+    Int,
+    BigInt,
+    Numeric(Option<(u32, u32)>),
+    Real,
+    Double,
+    Boolean,
+    Json,
+    Jsonb,
+    Timestamptz,
+    Timestamp,
+    Date,
+    Time,
+    Interval,
+    Bytea,
+    Inet,
+    Tsvector,
+    Vector(u32),
+    Enum(String),
+    Array(Box<SqlType>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    pub name: String,
+    pub comment: Option<String>,
+    pub columns: Vec<Column>,
+    pub primary_key: Vec<String>,
+    pub uniques: Vec<Unique>,
+    pub checks: Vec<Check>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// Sorted by name.
+    pub indexes: Vec<Index>,
+    pub timestamps: bool,
+    pub realtime: Option<Realtime>,
+    pub rls: bool,
+    /// Access rules, one per (command, role, written rule), in declaration order.
+    pub rules: Vec<Rule>,
+    /// Explicit privileges per role and command (derived from the rules unless overridden).
+    pub grants: Vec<Grant>,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+    /// Canonical SQL of the default expression.
+    pub default: Option<String>,
+    pub identity: Option<Identity>,
+    /// Canonical SQL of a stored generated column.
+    pub generated: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    Always,
+    ByDefault,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unique {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub expr: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub target: QName,
+    pub target_columns: Vec<String>,
+    pub on_delete: OnDelete,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnDelete {
+    NoAction,
+    Restrict,
+    Cascade,
+    SetNull,
+    SetDefault,
+}
+
+impl OnDelete {
+    pub fn sql(self) -> &'static str {
+        match self {
+            OnDelete::NoAction => "no action",
+            OnDelete::Restrict => "restrict",
+            OnDelete::Cascade => "cascade",
+            OnDelete::SetNull => "set null",
+            OnDelete::SetDefault => "set default",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    pub name: String,
+    pub columns: Vec<IndexColumn>,
+    pub method: IndexMethod,
+    pub opclass: Option<String>,
+    /// Storage parameters, e.g. `m = 16`, in written order.
+    pub with: Vec<(String, String)>,
+    pub unique: bool,
+    pub where_: Option<String>,
+    /// Why schemac added it when the schema did not declare it (foreign key, policy column).
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexColumn {
+    pub name: String,
+    pub desc: bool,
+    pub nulls_first: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IndexMethod {
+    Btree,
+    Hash,
+    Gin,
+    Gist,
+    Brin,
+    Hnsw,
+    Ivfflat,
+}
+
+impl IndexMethod {
+    pub fn sql(self) -> &'static str {
+        match self {
+            IndexMethod::Btree => "btree",
+            IndexMethod::Hash => "hash",
+            IndexMethod::Gin => "gin",
+            IndexMethod::Gist => "gist",
+            IndexMethod::Brin => "brin",
+            IndexMethod::Hnsw => "hnsw",
+            IndexMethod::Ivfflat => "ivfflat",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Realtime {
+    pub replica_identity_full: bool,
+}
+
+/// The SQL commands a policy or a grant is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    Select,
+    Insert,
+    Update,
+    Delete,
+}
+
+impl Command {
+    pub const ALL: [Command; 4] = [Command::Select, Command::Insert, Command::Update, Command::Delete];
+    pub fn sql(self) -> &'static str {
+        match self {
+            Command::Select => "select",
+            Command::Insert => "insert",
+            Command::Update => "update",
+            Command::Delete => "delete",
+        }
+    }
+}
+
+/// The database roles requests run as (Supabase's data API roles).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbRole {
+    Anon,
+    Authenticated,
+    ServiceRole,
+}
+
+impl DbRole {
+    pub const ALL: [DbRole; 3] = [DbRole::Anon, DbRole::Authenticated, DbRole::ServiceRole];
+    pub fn name(self) -> &'static str {
+        match self {
+            DbRole::Anon => "anon",
+            DbRole::Authenticated => "authenticated",
+            DbRole::ServiceRole => "service_role",
+        }
+    }
+}
+
+/// One written access rule, specialised to one command and one role. Its conditions are AND-ed;
+/// rules with the same command and role are OR-ed into one permissive policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub command: Command,
+    pub role: DbRole,
+    pub label: Option<String>,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Condition {
+    /// Anyone with the role (public/authenticated read).
+    Always,
+    /// `column = (select auth.uid())`
+    Owner { column: String },
+    /// The current user has this app role (read from the trusted role source).
+    HasRole { role: String },
+    /// `column = any((select helper()))`: the user is a member through a join table.
+    Member { column: String, helper: String },
+    /// `column = any(array(select key from parent [where owner = uid]))`: the parent row is
+    /// visible to (or owned by) the current user.
+    Parent { column: String, parent: QName, parent_column: String, owner: Option<String> },
+    /// Custom SQL, canonicalised. `using` applies to select/update/delete, `check` to insert/update.
+    Custom { using: Option<String>, check: Option<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub role: DbRole,
+    pub command: Command,
+    /// `None`: the whole table; `Some`: only these columns (in table order).
+    pub columns: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoleSource {
+    Column { table: String, column: String, user_column: String, enum_type: Option<String> },
+    Jwt { path: Vec<String> },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Helper {
+    /// `helpers.has_role(role) returns boolean`, security definer, reads the role source.
+    HasRole { name: String, table: String, column: String, user_column: String, arg_type: SqlType },
+    /// `helpers.<name>() returns <key type>[]`: the keys of the join table rows of the current
+    /// user, optionally only with some member roles. Security definer (no policy recursion).
+    MemberKeys {
+        name: String,
+        through: String,
+        key: String,
+        key_type: SqlType,
+        user_column: String,
+        role_filter: Option<(String, Vec<String>, SqlType)>,
+        roles: Vec<DbRole>,
+    },
+    /// The shared trigger function that maintains `updated_at`.
+    SetUpdatedAt { name: String },
+}
+
+impl Helper {
+    pub fn name(&self) -> &str {
+        match self {
+            Helper::HasRole { name, .. } | Helper::MemberKeys { name, .. } | Helper::SetUpdatedAt { name } => name,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Function {
+    pub schema: String,
+    pub name: String,
+    pub args: Vec<FunctionArg>,
+    pub returns: Returns,
+    pub language: Language,
+    pub security_definer: bool,
+    pub volatility: Volatility,
+    pub body: String,
+    /// Roles that may execute it (service_role always may).
+    pub grant: Vec<DbRole>,
+    pub comment: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionArg {
+    pub name: String,
+    pub ty: SqlType,
+    pub default: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "of", rename_all = "snake_case")]
+pub enum Returns {
+    Void,
+    Trigger,
+    Scalar(SqlType),
+    SetOf(SqlType),
+    Table(Vec<(String, SqlType)>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Sql,
+    Plpgsql,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Volatility {
+    Volatile,
+    Stable,
+    Immutable,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub name: String,
+    pub table: QName,
+    pub before: bool,
+    pub events: Vec<Command>,
+    pub for_each_row: bool,
+    pub function: QName,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeedRow {
+    pub table: QName,
+    pub values: Vec<(String, SeedValue)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+pub enum SeedValue {
+    Null,
+    /// A literal with the type it is cast to.
+    Literal(String, SqlType),
+    /// Canonical SQL of a `$sql` expression.
+    Sql(String),
+}

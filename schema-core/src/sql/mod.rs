@@ -1,0 +1,3 @@
+//! SQL text primitives. `ident` is the only producer of identifiers and literals in emitted SQL.
+
+pub mod ident;

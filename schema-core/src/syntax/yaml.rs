@@ -1,0 +1,709 @@
+//! The YAML front end: `schema.yaml` text -> `syntax::File`, keeping a span for every value.
+//! This is the only file that knows the YAML library (marked-yaml, which keeps positions for every
+//! node; serde_yaml is deprecated upstream and loses positions after parsing).
+
+use super::*;
+use crate::diag::{help_for, Code, Diagnostic, Diagnostics};
+use crate::source::{SourceId, Span};
+use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
+use marked_yaml::{LoadError, LoaderOptions, Node};
+
+/// Parses one YAML schema file. Errors go to `diags`; the returned `File` holds whatever could be
+/// read (stages keep going after errors so one run reports as much as possible).
+pub fn parse(source: SourceId, text: &str, diags: &mut Diagnostics) -> File {
+    let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
+    let root = match marked_yaml::parse_yaml_with_options(source.0 as usize, text, options) {
+        Ok(node) => node,
+        Err(e) => {
+            diags.push(load_error(source, e));
+            return File::default();
+        }
+    };
+    let mut r = Reader { diags };
+    r.file(&root)
+}
+
+fn load_error(source: SourceId, e: LoadError) -> Diagnostic {
+    let at = |m: &marked_yaml::Marker| Span::point(source, m.line() as u32, m.column() as u32);
+    match e {
+        LoadError::TopLevelMustBeMapping(m) => {
+            Diagnostic::error(Code::YamlSyntax, at(&m), "", "the top level of a schema must be a mapping")
+                .help("start with `tables:` (see the README for the schema language)")
+        }
+        LoadError::TopLevelMustBeSequence(m) => {
+            Diagnostic::error(Code::YamlSyntax, at(&m), "", "the top level must be a sequence")
+        }
+        LoadError::UnexpectedAnchor(m) => Diagnostic::error(Code::YamlSyntax, at(&m), "", "YAML anchors are not supported")
+            .help("write the value out where it is used"),
+        LoadError::MappingKeyMustBeScalar(m) => {
+            Diagnostic::error(Code::YamlSyntax, at(&m), "", "a mapping key must be a plain name")
+        }
+        LoadError::UnexpectedTag(m) => Diagnostic::error(Code::YamlSyntax, at(&m), "", "YAML tags are not supported")
+            .help("remove the `!tag`; write SQL expressions as `{ $sql: \"...\" }` in seed data"),
+        LoadError::ScanError(m, e) => {
+            Diagnostic::error(Code::YamlSyntax, at(&m), "", format!("invalid YAML: {}", e.info()))
+                .help("check the indentation and quoting around this position")
+        }
+        LoadError::DuplicateKey(inner) => {
+            let first = inner.prev_key.span().start().map(|m| m.line()).unwrap_or(0);
+            let span = inner.key.span().start().map(at).unwrap_or(Span::SYNTHETIC);
+            Diagnostic::error(
+                Code::DuplicateName,
+                span,
+                "",
+                format!("duplicate key `{}` (first written on line {first})", inner.key.as_str()),
+            )
+            .help("each key may appear once in a mapping; merge the two entries")
+        }
+    }
+}
+
+fn span_of(node: &Node) -> Span {
+    marker_span(node.span())
+}
+
+fn marker_span(s: &marked_yaml::Span) -> Span {
+    match s.start() {
+        Some(m) => {
+            let mut sp = Span::point(SourceId(m.source() as u32), m.line() as u32, m.column() as u32);
+            if let Some(e) = s.end() {
+                sp.end_line = e.line() as u32;
+                sp.end_col = e.column() as u32;
+            }
+            sp
+        }
+        None => Span::SYNTHETIC,
+    }
+}
+
+fn scalar_name(s: &MarkedScalarNode) -> Name {
+    Spanned::new(s.as_str().to_string(), marker_span(s.span()))
+}
+
+fn is_null(s: &MarkedScalarNode) -> bool {
+    s.may_coerce() && matches!(s.as_str(), "" | "~" | "null" | "Null" | "NULL")
+}
+
+struct Reader<'d> {
+    diags: &'d mut Diagnostics,
+}
+
+/// A mapping being read: hands out values by key and reports keys nobody asked for.
+struct Map<'n> {
+    node: &'n MarkedMappingNode,
+    path: String,
+    known: &'static [&'static str],
+}
+
+impl<'n> Map<'n> {
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        debug_assert!(self.known.contains(&key), "key `{key}` missing from the known list");
+        self.node.get(key)
+    }
+    fn child(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+    fn span(&self) -> Span {
+        marker_span(self.node.span())
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+impl Reader<'_> {
+    fn err(&mut self, code: Code, span: Span, path: &str, msg: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::error(code, span, path, msg).help(help));
+    }
+
+    /// Opens `node` as a mapping with the given known keys; reports unknown keys.
+    fn map<'n>(&mut self, node: &'n Node, path: &str, known: &'static [&'static str]) -> Option<Map<'n>> {
+        let Some(m) = node.as_mapping() else {
+            self.err(
+                Code::ExpectedType,
+                span_of(node),
+                path,
+                format!("expected a mapping at `{path}`, found {}", kind(node)),
+                format!("write `key: value` pairs here; allowed keys: {}", known.join(", ")),
+            );
+            return None;
+        };
+        for key in m.keys() {
+            if !known.contains(&key.as_str()) {
+                let p = join(path, key.as_str());
+                self.err(
+                    Code::UnknownKey,
+                    marker_span(key.span()),
+                    &p,
+                    format!("unknown key `{}` in `{}`", key.as_str(), if path.is_empty() { "the schema" } else { path }),
+                    help_for(key.as_str(), "allowed keys", known),
+                );
+            }
+        }
+        Some(Map { node: m, path: path.to_string(), known })
+    }
+
+    fn scalar(&mut self, node: &Node, path: &str, what: &str) -> Option<Name> {
+        match node.as_scalar() {
+            Some(s) if !is_null(s) => Some(scalar_name(s)),
+            _ => {
+                self.err(
+                    Code::ExpectedType,
+                    span_of(node),
+                    path,
+                    format!("expected {what} at `{path}`, found {}", kind(node)),
+                    format!("write {what} here"),
+                );
+                None
+            }
+        }
+    }
+
+    fn opt_scalar(&mut self, m: &Map, key: &str, what: &str) -> Option<Name> {
+        let node = m.get(key)?;
+        self.scalar(node, &m.child(key), what)
+    }
+
+    fn opt_string(&mut self, m: &Map, key: &str) -> Option<String> {
+        self.opt_scalar(m, key, "a string").map(|n| n.value)
+    }
+
+    fn req_scalar(&mut self, m: &Map, key: &str, what: &str) -> Option<Name> {
+        match m.get(key) {
+            Some(node) => self.scalar(node, &m.child(key), what),
+            None => {
+                self.err(
+                    Code::MissingKey,
+                    m.span(),
+                    &m.path,
+                    format!("missing key `{key}` in `{}`", m.path),
+                    format!("add `{key}:` ({what})"),
+                );
+                None
+            }
+        }
+    }
+
+    fn bool_node(&mut self, node: &Node, path: &str) -> Option<Spanned<bool>> {
+        let s = node.as_scalar().filter(|s| s.may_coerce());
+        match s.map(|s| s.as_str()) {
+            Some("true") => Some(Spanned::new(true, span_of(node))),
+            Some("false") => Some(Spanned::new(false, span_of(node))),
+            _ => {
+                self.err(
+                    Code::ExpectedType,
+                    span_of(node),
+                    path,
+                    format!("expected `true` or `false` at `{path}`, found {}", kind(node)),
+                    "write `true` or `false` (unquoted)",
+                );
+                None
+            }
+        }
+    }
+
+    fn opt_bool(&mut self, m: &Map, key: &str) -> Option<Spanned<bool>> {
+        let node = m.get(key)?;
+        self.bool_node(node, &m.child(key))
+    }
+
+    /// A list of scalars; a single scalar counts as a one-item list.
+    fn names(&mut self, node: &Node, path: &str, what: &str) -> Vec<Name> {
+        if let Some(seq) = node.as_sequence() {
+            seq.iter()
+                .enumerate()
+                .filter_map(|(i, n)| self.scalar(n, &format!("{path}[{i}]"), what))
+                .collect()
+        } else {
+            self.scalar(node, path, what).into_iter().collect()
+        }
+    }
+
+    fn opt_names(&mut self, m: &Map, key: &str, what: &str) -> Vec<Name> {
+        match m.get(key) {
+            Some(n) => self.names(n, &m.child(key), what),
+            None => Vec::new(),
+        }
+    }
+
+    /// Entries of a mapping whose keys are user names (tables, columns, enums...).
+    fn entries<'n>(&mut self, node: &'n Node, path: &str) -> Vec<(Name, &'n Node)> {
+        match node.as_mapping() {
+            Some(m) => m.iter().map(|(k, v)| (scalar_name(k), v)).collect(),
+            None => {
+                self.err(
+                    Code::ExpectedType,
+                    span_of(node),
+                    path,
+                    format!("expected a mapping of names at `{path}`, found {}", kind(node)),
+                    "write one `name:` entry per item",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn seq<'n>(&mut self, node: &'n Node, path: &str) -> Vec<&'n Node> {
+        match node.as_sequence() {
+            Some(s) => s.iter().collect(),
+            None => {
+                self.err(
+                    Code::ExpectedType,
+                    span_of(node),
+                    path,
+                    format!("expected a list at `{path}`, found {}", kind(node)),
+                    "write one `- item` per line",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn file(&mut self, root: &Node) -> File {
+        const KEYS: &[&str] =
+            &["target", "helpers_schema", "extensions", "enums", "roles", "tables", "functions", "triggers", "seed"];
+        let mut f = File::default();
+        let Some(m) = self.map(root, "", KEYS) else { return f };
+        f.target = self.opt_scalar(&m, "target", "a target name (`supabase` or `postgres`)");
+        f.helpers_schema = self.opt_scalar(&m, "helpers_schema", "a schema name");
+        if let Some(n) = m.get("extensions") {
+            for (i, e) in self.seq(n, "extensions").into_iter().enumerate() {
+                let path = format!("extensions[{i}]");
+                if let Some(s) = e.as_scalar() {
+                    f.extensions.push(Extension { name: scalar_name(s), schema: None });
+                } else if let Some(em) = self.map(e, &path, &["name", "schema"]) {
+                    if let Some(name) = self.req_scalar(&em, "name", "an extension name") {
+                        let schema = self.opt_scalar(&em, "schema", "a schema name");
+                        f.extensions.push(Extension { name, schema });
+                    }
+                }
+            }
+        }
+        if let Some(n) = m.get("enums") {
+            for (name, v) in self.entries(n, "enums") {
+                let path = format!("enums.{}", name.value);
+                if v.as_sequence().is_some() {
+                    let values = self.names(v, &path, "an enum value");
+                    f.enums.push(EnumDef { name, values, comment: None });
+                } else if let Some(em) = self.map(v, &path, &["values", "comment"]) {
+                    let values = self.opt_names(&em, "values", "an enum value");
+                    let comment = self.opt_string(&em, "comment");
+                    f.enums.push(EnumDef { name, values, comment });
+                }
+            }
+        }
+        if let Some(n) = m.get("roles") {
+            if let Some(rm) = self.map(n, "roles", &["table", "column", "user_column", "jwt"]) {
+                if let Some(path) = self.opt_scalar(&rm, "jwt", "a claims path such as `app_metadata.role`") {
+                    f.roles = Some(RoleSource::Jwt { path });
+                } else {
+                    let table = self.req_scalar(&rm, "table", "the table holding each user's role");
+                    let column = self.req_scalar(&rm, "column", "the role column");
+                    let user_column = self.opt_scalar(&rm, "user_column", "the column holding the user id");
+                    if let (Some(table), Some(column)) = (table, column) {
+                        f.roles = Some(RoleSource::Column { table, column, user_column, span: rm.span() });
+                    }
+                }
+            }
+        }
+        if let Some(n) = m.get("tables") {
+            for (name, v) in self.entries(n, "tables") {
+                let t = self.table(name, v);
+                f.tables.push(t);
+            }
+        }
+        if let Some(n) = m.get("functions") {
+            for (name, v) in self.entries(n, "functions") {
+                if let Some(func) = self.function(name, v) {
+                    f.functions.push(func);
+                }
+            }
+        }
+        if let Some(n) = m.get("triggers") {
+            for (name, v) in self.entries(n, "triggers") {
+                let path = format!("triggers.{}", name.value);
+                let Some(tm) = self.map(v, &path, &["table", "timing", "events", "for_each", "function"]) else {
+                    continue;
+                };
+                let table = self.req_scalar(&tm, "table", "a table name");
+                let timing = self.req_scalar(&tm, "timing", "`before` or `after`");
+                let events = self.opt_names(&tm, "events", "`insert`, `update` or `delete`");
+                let for_each = self.opt_scalar(&tm, "for_each", "`row` or `statement`");
+                let function = self.req_scalar(&tm, "function", "a function name");
+                if let (Some(table), Some(timing), Some(function)) = (table, timing, function) {
+                    f.triggers.push(Trigger { name, table, timing, events, for_each, function });
+                }
+            }
+        }
+        if let Some(n) = m.get("seed") {
+            for (i, b) in self.seq(n, "seed").into_iter().enumerate() {
+                let path = format!("seed[{i}]");
+                let Some(bm) = self.map(b, &path, &["table", "rows"]) else { continue };
+                let Some(table) = self.req_scalar(&bm, "table", "a table name") else { continue };
+                let mut rows = Vec::new();
+                if let Some(rn) = bm.get("rows") {
+                    for (j, row) in self.seq(rn, &bm.child("rows")).into_iter().enumerate() {
+                        let rpath = format!("{path}.rows[{j}]");
+                        let mut values = Vec::new();
+                        for (col, v) in self.entries(row, &rpath) {
+                            let vpath = join(&rpath, &col.value);
+                            if let Some(value) = self.seed_value(v, &vpath) {
+                                values.push((col, value));
+                            }
+                        }
+                        rows.push(SeedRow { span: span_of(row), values });
+                    }
+                }
+                f.seed.push(SeedBlock { table, rows });
+            }
+        }
+        f
+    }
+
+    fn seed_value(&mut self, node: &Node, path: &str) -> Option<SeedValue> {
+        match node {
+            Node::Scalar(s) if is_null(s) => Some(SeedValue::Null(marker_span(s.span()))),
+            Node::Scalar(s) => Some(SeedValue::Scalar { text: scalar_name(s), quoted: !s.may_coerce() }),
+            Node::Mapping(m) if m.len() == 1 && m.contains_key("$sql") => {
+                self.scalar(m.get("$sql").expect("checked"), &join(path, "$sql"), "an SQL expression").map(SeedValue::Sql)
+            }
+            _ => Some(SeedValue::Json(to_json(node), span_of(node))),
+        }
+    }
+
+    fn table(&mut self, name: Name, node: &Node) -> Table {
+        const KEYS: &[&str] = &[
+            "comment",
+            "columns",
+            "primary_key",
+            "unique",
+            "checks",
+            "foreign_keys",
+            "indexes",
+            "timestamps",
+            "realtime",
+            "rls",
+            "policies",
+            "grants",
+        ];
+        let path = format!("tables.{}", name.value);
+        let mut t = Table { name, ..Table::default() };
+        let Some(m) = self.map(node, &path, KEYS) else { return t };
+        t.comment = self.opt_string(&m, "comment");
+        if let Some(n) = m.get("columns") {
+            for (cname, v) in self.entries(n, &m.child("columns")) {
+                let c = self.column(&path, cname, v);
+                t.columns.push(c);
+            }
+        } else {
+            self.err(
+                Code::MissingKey,
+                m.span(),
+                &path,
+                format!("table `{}` has no `columns`", t.name.value),
+                "add `columns:` with at least one column",
+            );
+        }
+        if let Some(n) = m.get("primary_key") {
+            let cols = self.names(n, &m.child("primary_key"), "a column name");
+            t.primary_key = Some(Spanned::new(cols, span_of(n)));
+        }
+        if let Some(n) = m.get("unique") {
+            for (i, u) in self.seq(n, &m.child("unique")).into_iter().enumerate() {
+                let cols = self.names(u, &format!("{path}.unique[{i}]"), "a column name");
+                t.uniques.push(Spanned::new(cols, span_of(u)));
+            }
+        }
+        if let Some(n) = m.get("checks") {
+            for (cname, v) in self.entries(n, &m.child("checks")) {
+                if let Some(expr) = self.scalar(v, &format!("{path}.checks.{}", cname.value), "an SQL boolean expression") {
+                    t.checks.push(Check { name: cname, expr });
+                }
+            }
+        }
+        if let Some(n) = m.get("foreign_keys") {
+            for (i, fk) in self.seq(n, &m.child("foreign_keys")).into_iter().enumerate() {
+                let fpath = format!("{path}.foreign_keys[{i}]");
+                let Some(fm) = self.map(fk, &fpath, &["columns", "references", "on_delete"]) else { continue };
+                let columns = self.opt_names(&fm, "columns", "a column name");
+                let references = self.req_scalar(&fm, "references", "`table(column, ...)`");
+                let on_delete = self.opt_scalar(&fm, "on_delete", "`cascade`, `set null`, `restrict` or `no action`");
+                if let Some(references) = references {
+                    t.foreign_keys.push(ForeignKey { span: fm.span(), columns, references, on_delete });
+                }
+            }
+        }
+        if let Some(n) = m.get("indexes") {
+            for (i, ix) in self.seq(n, &m.child("indexes")).into_iter().enumerate() {
+                if let Some(index) = self.index(&format!("{path}.indexes[{i}]"), ix) {
+                    t.indexes.push(index);
+                }
+            }
+        }
+        t.timestamps = self.opt_bool(&m, "timestamps");
+        if let Some(n) = m.get("realtime") {
+            let rpath = m.child("realtime");
+            if n.as_scalar().is_some() {
+                if let Some(b) = self.bool_node(n, &rpath) {
+                    t.realtime = Some(Realtime { span: b.span, enabled: b.value, replica_identity_full: false });
+                }
+            } else if let Some(rm) = self.map(n, &rpath, &["replica_identity"]) {
+                let ri = self.opt_scalar(&rm, "replica_identity", "`full` or `default`");
+                let full = match ri {
+                    Some(r) if r.value == "full" => true,
+                    Some(r) if r.value == "default" => false,
+                    Some(r) => {
+                        self.err(
+                            Code::InvalidValue,
+                            r.span,
+                            &rm.child("replica_identity"),
+                            format!("unknown replica identity `{}`", r.value),
+                            "write `full` (old values in update and delete events) or `default`",
+                        );
+                        false
+                    }
+                    None => false,
+                };
+                t.realtime = Some(Realtime { span: rm.span(), enabled: true, replica_identity_full: full });
+            }
+        }
+        t.rls = self.opt_bool(&m, "rls");
+        if let Some(n) = m.get("policies") {
+            for (i, p) in self.seq(n, &m.child("policies")).into_iter().enumerate() {
+                if let Some(rule) = self.policy(&format!("{path}.policies[{i}]"), p) {
+                    t.policies.push(rule);
+                }
+            }
+        }
+        if let Some(n) = m.get("grants") {
+            for (role, v) in self.entries(n, &m.child("grants")) {
+                let gpath = format!("{path}.grants.{}", role.value);
+                let Some(gm) = self.map(v, &gpath, &["select", "insert", "update", "delete"]) else { continue };
+                for cmd in ["select", "insert", "update", "delete"] {
+                    let Some(cn) = gm.get(cmd) else { continue };
+                    let cpath = gm.child(cmd);
+                    let span = span_of(cn);
+                    let key = gm.node.keys().find(|k| k.as_str() == cmd).map(scalar_name).expect("present");
+                    let columns = self.grant_columns(cn, &cpath);
+                    t.grants.push(GrantDecl { span, role: role.clone(), command: key, columns });
+                }
+            }
+        }
+        t
+    }
+
+    fn grant_columns(&mut self, node: &Node, path: &str) -> GrantColumns {
+        if let Some(s) = node.as_scalar() {
+            match (s.may_coerce(), s.as_str()) {
+                (true, "all") | (true, "true") => return GrantColumns::All,
+                (true, "none") | (true, "false") => return GrantColumns::None,
+                _ => {}
+            }
+        }
+        if node.as_sequence().is_some() {
+            return GrantColumns::Only(self.names(node, path, "a column name"));
+        }
+        if node.as_mapping().is_some() {
+            if let Some(em) = self.map(node, path, &["except"]) {
+                return GrantColumns::Except(self.opt_names(&em, "except", "a column name"));
+            }
+            return GrantColumns::None;
+        }
+        self.err(
+            Code::InvalidValue,
+            span_of(node),
+            path,
+            "expected `all`, `none`, a list of columns or `{ except: [...] }`",
+            "for example `update: [name, avatar_url]` or `select: { except: [key_hash] }`",
+        );
+        GrantColumns::None
+    }
+
+    fn column(&mut self, table_path: &str, name: Name, node: &Node) -> Column {
+        const KEYS: &[&str] = &[
+            "type",
+            "nullable",
+            "default",
+            "primary_key",
+            "unique",
+            "check",
+            "references",
+            "on_delete",
+            "identity",
+            "generated",
+            "comment",
+        ];
+        let path = format!("{table_path}.columns.{}", name.value);
+        let mut c = Column { name, ..Column::default() };
+        if let Some(s) = node.as_scalar() {
+            c.ty = scalar_name(s);
+            return c;
+        }
+        let Some(m) = self.map(node, &path, KEYS) else { return c };
+        match self.req_scalar(&m, "type", "a column type such as `text` or `uuid`") {
+            Some(t) => c.ty = t,
+            None => c.ty = Spanned::new(String::new(), m.span()),
+        }
+        c.nullable = self.opt_bool(&m, "nullable");
+        if let Some(d) = m.get("default") {
+            c.default = match d.as_scalar() {
+                Some(s) if !s.as_str().is_empty() => Some(scalar_name(s)),
+                _ => self.scalar(d, &m.child("default"), "an SQL expression"),
+            };
+        }
+        c.primary_key = self.opt_bool(&m, "primary_key").is_some_and(|b| b.value);
+        c.unique = self.opt_bool(&m, "unique").is_some_and(|b| b.value);
+        c.check = self.opt_scalar(&m, "check", "an SQL boolean expression");
+        c.references = self.opt_scalar(&m, "references", "`table` or `table(column)`");
+        c.on_delete = self.opt_scalar(&m, "on_delete", "`cascade`, `set null`, `restrict` or `no action`");
+        c.identity = self.opt_scalar(&m, "identity", "`always` or `by_default`");
+        c.generated = self.opt_scalar(&m, "generated", "an SQL expression");
+        c.comment = self.opt_string(&m, "comment");
+        c
+    }
+
+    fn index(&mut self, path: &str, node: &Node) -> Option<Index> {
+        let m = self.map(node, path, &["name", "columns", "using", "opclass", "with", "unique", "where"])?;
+        let name = self.opt_scalar(&m, "name", "an index name");
+        let columns = self.opt_names(&m, "columns", "a column name");
+        if columns.is_empty() {
+            self.err(
+                Code::MissingKey,
+                m.span(),
+                path,
+                "an index needs at least one column",
+                "add `columns: [column, ...]`",
+            );
+        }
+        let using = self.opt_scalar(&m, "using", "`btree`, `gin`, `gist`, `hash`, `brin`, `hnsw` or `ivfflat`");
+        let opclass = self.opt_scalar(&m, "opclass", "an operator class such as `vector_cosine_ops`");
+        let mut with = Vec::new();
+        if let Some(w) = m.get("with") {
+            for (k, v) in self.entries(w, &m.child("with")) {
+                if let Some(val) = self.scalar(v, &format!("{path}.with.{}", k.value), "a number") {
+                    with.push((k, val));
+                }
+            }
+        }
+        let unique = self.opt_bool(&m, "unique").is_some_and(|b| b.value);
+        let where_ = self.opt_scalar(&m, "where", "an SQL boolean expression");
+        Some(Index { span: m.span(), name, columns, using, opclass, with, unique, where_ })
+    }
+
+    fn policy(&mut self, path: &str, node: &Node) -> Option<PolicyRule> {
+        const KEYS: &[&str] =
+            &["name", "for", "to", "owner", "role", "member", "parent", "authenticated", "public", "using", "check"];
+        let m = self.map(node, path, KEYS)?;
+        let mut p = PolicyRule { span: m.span(), path: path.to_string(), ..PolicyRule::default() };
+        p.name = self.opt_scalar(&m, "name", "a policy name");
+        p.commands = self.opt_names(&m, "for", "`select`, `insert`, `update`, `delete` or `all`");
+        p.to = self.opt_names(&m, "to", "`authenticated` or `anon`");
+        p.owner = self.opt_scalar(&m, "owner", "the column holding the owner's user id");
+        p.role = self.opt_scalar(&m, "role", "an app role such as `admin`");
+        if let Some(n) = m.get("member") {
+            let mpath = m.child("member");
+            if let Some(mm) = self.map(n, &mpath, &["through", "column", "key", "user_column", "roles", "role_column"]) {
+                if let Some(through) = self.req_scalar(&mm, "through", "the membership table") {
+                    p.member = Some(Member {
+                        span: mm.span(),
+                        through,
+                        column: self.opt_scalar(&mm, "column", "a column of this table"),
+                        key: self.opt_scalar(&mm, "key", "a column of the membership table"),
+                        user_column: self.opt_scalar(&mm, "user_column", "the member's user id column"),
+                        roles: self.opt_names(&mm, "roles", "a member role"),
+                        role_column: self.opt_scalar(&mm, "role_column", "the member role column"),
+                    });
+                }
+            }
+        }
+        if let Some(n) = m.get("parent") {
+            let ppath = m.child("parent");
+            if let Some(s) = n.as_scalar() {
+                p.parent = Some(Parent { span: span_of(n), column: scalar_name(s), owner: None });
+            } else if let Some(pm) = self.map(n, &ppath, &["column", "owner"]) {
+                if let Some(column) = self.req_scalar(&pm, "column", "the foreign key column to the parent") {
+                    let owner = self.opt_scalar(&pm, "owner", "the parent's owner column");
+                    p.parent = Some(Parent { span: pm.span(), column, owner });
+                }
+            }
+        }
+        p.authenticated = self.opt_bool(&m, "authenticated");
+        p.public = self.opt_bool(&m, "public");
+        p.using = self.opt_scalar(&m, "using", "an SQL boolean expression");
+        p.check = self.opt_scalar(&m, "check", "an SQL boolean expression");
+        Some(p)
+    }
+
+    fn function(&mut self, name: Name, node: &Node) -> Option<Function> {
+        const KEYS: &[&str] =
+            &["schema", "args", "returns", "language", "security", "volatility", "body", "grant", "comment"];
+        let path = format!("functions.{}", name.value);
+        let m = self.map(node, &path, KEYS)?;
+        let schema = self.opt_scalar(&m, "schema", "a schema name");
+        let args = self.opt_names(&m, "args", "`name type [default expr]`");
+        let returns = self.req_scalar(&m, "returns", "a return type such as `text` or `trigger`");
+        let language = self.req_scalar(&m, "language", "`sql` or `plpgsql`");
+        let security = self.opt_scalar(&m, "security", "`invoker` or `definer`");
+        let volatility = self.opt_scalar(&m, "volatility", "`volatile`, `stable` or `immutable`");
+        let body = self.req_scalar(&m, "body", "the function body");
+        let grant = m.get("grant").map(|g| self.names(g, &m.child("grant"), "a role name"));
+        let comment = self.opt_string(&m, "comment");
+        Some(Function {
+            name,
+            schema,
+            args,
+            returns: returns?,
+            language: language?,
+            security,
+            volatility,
+            body: body?,
+            grant,
+            comment,
+        })
+    }
+}
+
+fn kind(node: &Node) -> &'static str {
+    match node {
+        Node::Scalar(s) if is_null(s) => "nothing",
+        Node::Scalar(_) => "a scalar",
+        Node::Mapping(_) => "a mapping",
+        Node::Sequence(_) => "a list",
+    }
+}
+
+/// Converts a node to JSON: plain scalars become numbers, booleans or null when they look so.
+fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match node {
+        Node::Scalar(s) => {
+            if is_null(s) {
+                return Value::Null;
+            }
+            if s.may_coerce() {
+                match s.as_str() {
+                    "true" => return Value::Bool(true),
+                    "false" => return Value::Bool(false),
+                    t => {
+                        if let Ok(i) = t.parse::<i64>() {
+                            return Value::from(i);
+                        }
+                        if let Ok(f) = t.parse::<f64>() {
+                            if let Some(n) = serde_json::Number::from_f64(f) {
+                                return Value::Number(n);
+                            }
+                        }
+                    }
+                }
+            }
+            Value::String(s.as_str().to_string())
+        }
+        Node::Sequence(seq) => Value::Array(seq.iter().map(to_json).collect()),
+        Node::Mapping(m) => Value::Object(m.iter().map(|(k, v)| (k.as_str().to_string(), to_json(v))).collect()),
+    }
+}
