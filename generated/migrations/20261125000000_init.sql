@@ -189,13 +189,13 @@ comment on table "public"."user_settings" is 'Per-user preferences, created by t
 -- The `conversation_id` values of the `conversation_members` rows of the current user. Security definer so
 -- policies can use it without recursing into the policies of `conversation_members`.
 create function "private"."conversation_members_conversation_ids"()
-returns uuid[]
+returns setof uuid
 language sql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg("conversation_id"), '{}')
+  select "conversation_id"
   from "public"."conversation_members"
   where "user_id" = (select auth.uid())
 $$;
@@ -207,13 +207,13 @@ grant execute on function "private"."conversation_members_conversation_ids"() to
 -- The `conversation_id` values of the `conversation_members` rows of the current user with role editor. Security definer so
 -- policies can use it without recursing into the policies of `conversation_members`.
 create function "private"."conversation_members_conversation_ids_editor"()
-returns uuid[]
+returns setof uuid
 language sql
 stable
 security definer
 set search_path = ''
 as $$
-  select coalesce(array_agg("conversation_id"), '{}')
+  select "conversation_id"
   from "public"."conversation_members"
   where "user_id" = (select auth.uid()) and "role" = any ('{"editor"}'::"public"."member_role"[])
 $$;
@@ -438,7 +438,7 @@ grant select, insert, update, delete on table "public"."conversations" to "servi
 
 -- owners have full access; members read; admins read
 create policy "conversations_select_authenticated" on "public"."conversations" as permissive for select to "authenticated"
-  using (("user_id" = (select auth.uid())) or ("id" = any ((select "private"."conversation_members_conversation_ids"()))) or ((select "private"."has_role"('admin'))));
+  using (("user_id" = (select auth.uid())) or ("id" = any (array(select "private"."conversation_members_conversation_ids"()))) or ((select "private"."has_role"('admin'))));
 
 -- owners have full access
 create policy "conversations_insert_authenticated" on "public"."conversations" as permissive for insert to "authenticated"
@@ -568,7 +568,7 @@ create policy "messages_select_authenticated" on "public"."messages" as permissi
 
 -- the conversation owner writes as themselves; editor members write as themselves
 create policy "messages_insert_authenticated" on "public"."messages" as permissive for insert to "authenticated"
-  with check ((("sender_id" = (select auth.uid())) and ("conversation_id" = any (array(select "id" from "public"."conversations" where "user_id" = (select auth.uid())))) and (role = 'user')) or (("sender_id" = (select auth.uid())) and ("conversation_id" = any ((select "private"."conversation_members_conversation_ids_editor"()))) and (role = 'user')));
+  with check ((("sender_id" = (select auth.uid())) and ("conversation_id" = any (array(select "id" from "public"."conversations" where "user_id" = (select auth.uid())))) and (role = 'user')) or (("sender_id" = (select auth.uid())) and ("conversation_id" = any (array(select "private"."conversation_members_conversation_ids_editor"()))) and (role = 'user')));
 
 alter table "public"."profiles" enable row level security;
 

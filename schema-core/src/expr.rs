@@ -162,11 +162,14 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
             "PostgreSQL evaluates it per row without other tables; move the logic into a policy or a trigger".into(),
         );
     }
-    if scope.forbid_user_metadata && text.value.to_ascii_lowercase().contains("user_metadata") {
+    if let Some(i) = text.value.to_ascii_lowercase().find("user_metadata").filter(|_| scope.forbid_user_metadata) {
+        // Point at `user_metadata` itself when it is on the first line of the expression.
+        let before = &text.value[..i];
+        let at = if before.contains('\n') { text.span } else { text.span.offset(1, before.chars().count() as u64 + 1) };
         diags.push(
             Diagnostic::error(
                 Code::UserMetadata,
-                text.span,
+                at,
                 path,
                 format!("this {what} reads `user_metadata`, which every user can edit about themselves"),
             )

@@ -286,7 +286,7 @@ pub enum Condition {
     Owner { column: String },
     /// The current user has this app role (read from the trusted role source).
     HasRole { role: String },
-    /// `column = any((select helper()))`: the user is a member through a join table.
+    /// `column = any(array(select helper()))`: the user is a member through a join table.
     Member { column: String, helper: String },
     /// `column = any(array(select key from parent [where owner = uid]))`: the parent row is
     /// visible to (or owned by) the current user.
@@ -315,7 +315,7 @@ pub enum RoleSource {
 pub enum Helper {
     /// `helpers.has_role(role) returns boolean`, security definer, reads the role source.
     HasRole { name: String, table: String, column: String, user_column: String, arg_type: SqlType },
-    /// `helpers.<name>() returns <key type>[]`: the keys of the join table rows of the current
+    /// `helpers.<name>() returns setof <key type>`: the keys of the join table rows of the current
     /// user, optionally only with some member roles. Security definer (no policy recursion).
     MemberKeys {
         name: String,

@@ -242,7 +242,7 @@ fn helper(schema: &Schema, h: &Helper) -> String {
             format!(
                 "-- The `{key}` values of the `{through}` rows of the current user{}. Security definer so\n\
                  -- policies can use it without recursing into the policies of `{through}`.\n\
-                 create function {}()\nreturns {}[]\nlanguage sql\nstable\nsecurity definer\nset search_path = ''\nas $$\n  select coalesce(array_agg({}), '{{}}')\n  from {}\n  where {} = (select auth.uid()){}\n$$;",
+                 create function {}()\nreturns setof {}\nlanguage sql\nstable\nsecurity definer\nset search_path = ''\nas $$\n  select {}\n  from {}\n  where {} = (select auth.uid()){}\n$$;",
                 role_filter.as_ref().map(|(_, r, _)| format!(" with role {}", r.join(" or "))).unwrap_or_default(),
                 qualified(hs, name),
                 types::sql(key_type, None),
@@ -477,7 +477,7 @@ fn condition(schema: &Schema, c: &Condition, side: Side) -> Option<String> {
             _ => format!("(select {}({}))", qualified(&schema.helpers_schema, "has_role"), literal(role)),
         },
         Condition::Member { column, helper } => {
-            format!("{} = any ((select {}()))", quote(column), qualified(&schema.helpers_schema, helper))
+            format!("{} = any (array(select {}()))", quote(column), qualified(&schema.helpers_schema, helper))
         }
         Condition::Parent { column, parent, parent_column, owner } => {
             let mut sub = format!("select {} from {}", quote(parent_column), qname(parent));
