@@ -14,10 +14,15 @@ pub fn write_all(out: &Path, files: &[OutFile]) -> anyhow::Result<usize> {
                 continue;
             }
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create `{}`: {e}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| anyhow::anyhow!("cannot create `{}`: {e}", dir.display()))?;
             }
-            let tmp = path.with_extension(format!("{}.schemac-tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-            std::fs::write(&tmp, &f.contents).map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", tmp.display()))?;
+            let tmp = path.with_extension(format!(
+                "{}.schemac-tmp",
+                path.extension().and_then(|e| e.to_str()).unwrap_or("")
+            ));
+            std::fs::write(&tmp, &f.contents)
+                .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", tmp.display()))?;
             staged.push((tmp, path));
         }
         Ok(())
@@ -29,14 +34,18 @@ pub fn write_all(out: &Path, files: &[OutFile]) -> anyhow::Result<usize> {
         return Err(e);
     }
     for (tmp, path) in &staged {
-        std::fs::rename(tmp, path).map_err(|e| anyhow::anyhow!("cannot replace `{}`: {e}", path.display()))?;
+        std::fs::rename(tmp, path)
+            .map_err(|e| anyhow::anyhow!("cannot replace `{}`: {e}", path.display()))?;
     }
     Ok(staged.len())
 }
 
 /// The current UTC time as a 14-digit migration version (`YYYYMMDDHHMMSS`).
 pub fn utc_version_now() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     version_from_unix(secs)
 }
 
@@ -53,7 +62,12 @@ fn version_from_unix(secs: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]

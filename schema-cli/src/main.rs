@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "schemac", version, about = "Schema-as-code compiler and RLS policy generator for PostgreSQL and Supabase")]
+#[command(
+    name = "schemac",
+    version,
+    about = "Schema-as-code compiler and RLS policy generator for PostgreSQL and Supabase"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -97,7 +101,10 @@ fn print_diagnostics(sources: &Sources, c: &Compilation, format: Format) {
                 eprint!("{}", render::json(&c.diagnostics, sources));
             }
         }
-        Format::Gcc => c.diagnostics.iter().for_each(|d| eprint!("{}", render::gcc(d, sources))),
+        Format::Gcc => c
+            .diagnostics
+            .iter()
+            .for_each(|d| eprint!("{}", render::gcc(d, sources))),
         Format::Human => {
             for d in &c.diagnostics {
                 eprintln!("{}", render::human(d, sources));
@@ -113,20 +120,41 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Validate { input } => {
             let (_, c) = compile(&input)?;
-            Ok(if c.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(if c.has_errors() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Command::Generate { input, out, check, version, name, reset } => {
+        Command::Generate {
+            input,
+            out,
+            check,
+            version,
+            name,
+            reset,
+        } => {
             let (_, c) = compile(&input)?;
-            let Some(ir) = c.ir else { return Ok(ExitCode::from(1)) };
+            let Some(ir) = c.ir else {
+                return Ok(ExitCode::from(1));
+            };
             let lock_path = out.join(generate::LOCK_FILE);
             let lock = match std::fs::read_to_string(&lock_path) {
-                Ok(text) => Some(Lock::from_json(&text).map_err(|e| anyhow::anyhow!("`{}` is not a schemac lock file: {e}", lock_path.display()))?),
+                Ok(text) => Some(Lock::from_json(&text).map_err(|e| {
+                    anyhow::anyhow!("`{}` is not a schemac lock file: {e}", lock_path.display())
+                })?),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => anyhow::bail!("cannot read `{}`: {e}", lock_path.display()),
             };
-            let file_name = input.schema.file_name().map(|f| f.to_string_lossy().to_string()).unwrap_or_else(|| "schema.yaml".into());
+            let file_name = input
+                .schema
+                .file_name()
+                .map(|f| f.to_string_lossy().to_string())
+                .unwrap_or_else(|| "schema.yaml".into());
             let opts = GenerateOptions {
-                emit: schema_core::emit::EmitOptions { source_name: file_name },
+                emit: schema_core::emit::EmitOptions {
+                    source_name: file_name,
+                },
                 version,
                 name,
                 reset,
@@ -159,8 +187,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     if current.as_deref() != Some(f.contents.as_str()) {
                         let old = current.unwrap_or_default();
                         let diff = similar::TextDiff::from_lines(&old, &f.contents);
-                        eprintln!("{}", diff.unified_diff().context_radius(2).header(&format!("a/{}", f.path), &format!("b/{}", f.path)));
-                        stale.push(format!("{}: {}", f.path, if old.is_empty() { "missing" } else { "stale" }));
+                        eprintln!(
+                            "{}",
+                            diff.unified_diff()
+                                .context_radius(2)
+                                .header(&format!("a/{}", f.path), &format!("b/{}", f.path))
+                        );
+                        stale.push(format!(
+                            "{}: {}",
+                            f.path,
+                            if old.is_empty() { "missing" } else { "stale" }
+                        ));
                     }
                 }
                 if stale.is_empty() {
@@ -170,7 +207,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 for s in &stale {
                     eprintln!("error: {}/{s}", out.display());
                 }
-                eprintln!("error: {} is out of date; run `schemac generate` and commit the result", out.display());
+                eprintln!(
+                    "error: {} is out of date; run `schemac generate` and commit the result",
+                    out.display()
+                );
                 return Ok(ExitCode::from(1));
             }
             if !problems.is_empty() {
@@ -180,7 +220,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             let written = fsio::write_all(&out, &plan.files)?;
-            eprintln!("wrote {written} of {} files in {}", plan.files.len(), out.display());
+            eprintln!(
+                "wrote {written} of {} files in {}",
+                plan.files.len(),
+                out.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -38,24 +38,25 @@ pub struct Scope<'a> {
 /// Parses `text` as one SQL expression. Errors carry the position inside the schema file.
 pub fn parse(text: &Name, path: &str, what: &str, diags: &mut Diagnostics) -> Option<Expr> {
     let dialect = PostgreSqlDialect {};
-    let result = Parser::new(&dialect).try_with_sql(&text.value).and_then(|mut p| {
-        let e = p.parse_expr()?;
-        let next = p.peek_token();
-        if next.token != Token::EOF {
-            return Err(sqlparser::parser::ParserError::ParserError(format!(
-                "unexpected `{}` after the end of the expression at Line: {}, Column: {}",
-                next.token, next.span.start.line, next.span.start.column
-            )));
-        }
-        Ok(e)
-    });
+    let result = Parser::new(&dialect)
+        .try_with_sql(&text.value)
+        .and_then(|mut p| {
+            let e = p.parse_expr()?;
+            let next = p.peek_token();
+            if next.token != Token::EOF {
+                return Err(sqlparser::parser::ParserError::ParserError(format!(
+                    "unexpected `{}` after the end of the expression at Line: {}, Column: {}",
+                    next.token, next.span.start.line, next.span.start.column
+                )));
+            }
+            Ok(e)
+        });
     match result {
         Ok(e) => Some(e),
         Err(err) => {
             let msg = match &err {
-                sqlparser::parser::ParserError::ParserError(m) | sqlparser::parser::ParserError::TokenizerError(m) => {
-                    m.clone()
-                }
+                sqlparser::parser::ParserError::ParserError(m)
+                | sqlparser::parser::ParserError::TokenizerError(m) => m.clone(),
                 other => other.to_string(),
             };
             let (clean, line, col) = split_location(&msg);
@@ -77,8 +78,14 @@ fn split_location(msg: &str) -> (String, u64, u64) {
     if let Some(i) = msg.find(" at Line: ") {
         let rest = &msg[i + " at Line: ".len()..];
         let mut parts = rest.split(", Column: ");
-        let line = parts.next().and_then(|l| l.trim().parse().ok()).unwrap_or(0);
-        let col = parts.next().and_then(|c| c.trim().parse().ok()).unwrap_or(0);
+        let line = parts
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0);
+        let col = parts
+            .next()
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or(0);
         return (msg[..i].to_string(), line, col);
     }
     (msg.to_string(), 0, 0)
@@ -118,7 +125,9 @@ impl Visitor for Collector {
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         match expr {
             Expr::Identifier(id) => self.idents.push(vec![id.value.clone()]),
-            Expr::CompoundIdentifier(ids) => self.idents.push(ids.iter().map(|i| i.value.clone()).collect()),
+            Expr::CompoundIdentifier(ids) => self
+                .idents
+                .push(ids.iter().map(|i| i.value.clone()).collect()),
             Expr::Function(f) => self.functions.push(object_name(&f.name)),
             _ => {}
         }
@@ -132,7 +141,10 @@ impl Visitor for Collector {
 
     fn pre_visit_table_factor(&mut self, tf: &TableFactor) -> ControlFlow<()> {
         if let TableFactor::Table { name, alias, .. } = tf {
-            self.tables.push((object_name(name), alias.as_ref().map(|a| a.name.value.clone())));
+            self.tables.push((
+                object_name(name),
+                alias.as_ref().map(|a| a.name.value.clone()),
+            ));
         }
         ControlFlow::Continue(())
     }
@@ -148,7 +160,12 @@ fn object_name(n: &ObjectName) -> Vec<String> {
 }
 
 fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Diagnostics) {
-    let mut c = Collector { idents: Vec::new(), functions: Vec::new(), tables: Vec::new(), subqueries: 0 };
+    let mut c = Collector {
+        idents: Vec::new(),
+        functions: Vec::new(),
+        tables: Vec::new(),
+        subqueries: 0,
+    };
     let _ = expr.visit(&mut c);
     let what = scope.what;
     let err = |diags: &mut Diagnostics, code: Code, msg: String, help: String| {
@@ -162,10 +179,21 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
             "PostgreSQL evaluates it per row without other tables; move the logic into a policy or a trigger".into(),
         );
     }
-    if let Some(i) = text.value.to_ascii_lowercase().find("user_metadata").filter(|_| scope.forbid_user_metadata) {
+    if let Some(i) = text
+        .value
+        .to_ascii_lowercase()
+        .find("user_metadata")
+        .filter(|_| scope.forbid_user_metadata)
+    {
         // Point at `user_metadata` itself when it is on the first line of the expression.
         let before = &text.value[..i];
-        let at = if before.contains('\n') { text.span } else { text.span.offset(1, before.chars().count() as u64 + 1) };
+        let at = if before.contains('\n') || text.span.is_synthetic() {
+            text.span
+        } else {
+            let mut at = text.span.offset(1, before.chars().count() as u64 + 1);
+            at.end_col = at.col + "user_metadata".len() as u32;
+            at
+        };
         diags.push(
             Diagnostic::error(
                 Code::UserMetadata,
@@ -183,7 +211,12 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
             [t] => ("public", t.as_str()),
             [s, t] => (s.as_str(), t.as_str()),
             _ => {
-                err(diags, Code::UnknownTable, format!("unknown table `{}` in {what}", name.join(".")), "use `table` or `public.table`".into());
+                err(
+                    diags,
+                    Code::UnknownTable,
+                    format!("unknown table `{}` in {what}", name.join(".")),
+                    "use `table` or `public.table`".into(),
+                );
                 continue;
             }
         };
@@ -197,7 +230,12 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
             continue;
         }
         if schema != "public" {
-            err(diags, Code::UnknownTable, format!("unknown table `{schema}.{tname}` in {what}"), "only app tables (schema `public`) can be used here".into());
+            err(
+                diags,
+                Code::UnknownTable,
+                format!("unknown table `{schema}.{tname}` in {what}"),
+                "only app tables (schema `public`) can be used here".into(),
+            );
             continue;
         }
         match (scope.lookup_table)(tname) {
@@ -210,7 +248,11 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
             ),
         }
     }
-    let own: Vec<&str> = scope.table.as_ref().map(|(_, cols)| cols.clone()).unwrap_or_default();
+    let own: Vec<&str> = scope
+        .table
+        .as_ref()
+        .map(|(_, cols)| cols.clone())
+        .unwrap_or_default();
     for id in &c.idents {
         if !scope.allow_columns {
             err(
@@ -225,7 +267,9 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
             [col] => {
                 let known = own.contains(&col.as_str())
                     || scope.params.iter().any(|p| p == col)
-                    || sub_tables.iter().any(|(_, _, cols)| cols.iter().any(|c| c == col));
+                    || sub_tables
+                        .iter()
+                        .any(|(_, _, cols)| cols.iter().any(|c| c == col));
                 if !known {
                     let tname = scope.table.as_ref().map(|(t, _)| *t).unwrap_or("the table");
                     err(
@@ -243,7 +287,9 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
                 } else {
                     sub_tables
                         .iter()
-                        .find(|(t, a, _)| a.as_deref() == Some(qual.as_str()) || (a.is_none() && t == qual))
+                        .find(|(t, a, _)| {
+                            a.as_deref() == Some(qual.as_str()) || (a.is_none() && t == qual)
+                        })
                         .map(|(_, _, cols)| cols.clone())
                 };
                 match cols {
@@ -261,7 +307,8 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
                         diags,
                         Code::UnknownTable,
                         format!("unknown table or alias `{qual}` in `{qual}.{col}`"),
-                        "qualify columns with the table name or an alias from the subquery's FROM".into(),
+                        "qualify columns with the table name or an alias from the subquery's FROM"
+                            .into(),
                     ),
                 }
             }
@@ -281,7 +328,10 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
                 let ok = match s {
                     "auth" => AUTH_FUNCTIONS.contains(&name.as_str()),
                     "extensions" | "pg_catalog" => true,
-                    _ => scope.functions.iter().any(|q| *q == format!("{schema}.{name}")),
+                    _ => scope
+                        .functions
+                        .iter()
+                        .any(|q| *q == format!("{schema}.{name}")),
                 };
                 if !ok {
                     let known: Vec<&str> = scope.functions.iter().map(|s| s.as_str()).collect();
@@ -292,12 +342,21 @@ fn validate(expr: &Expr, text: &Name, path: &str, scope: &Scope, diags: &mut Dia
                         if s == "auth" {
                             "the auth schema has `auth.uid()`, `auth.jwt()`, `auth.role()` and `auth.email()`".to_string()
                         } else {
-                            help_for(&format!("{schema}.{name}"), "declared functions are", &known)
+                            help_for(
+                                &format!("{schema}.{name}"),
+                                "declared functions are",
+                                &known,
+                            )
                         },
                     );
                 }
             }
-            _ => err(diags, Code::UnknownFunction, format!("unknown function `{}` in {what}", f.join(".")), "write `function(...)` or `schema.function(...)`".into()),
+            _ => err(
+                diags,
+                Code::UnknownFunction,
+                format!("unknown function `{}` in {what}", f.join(".")),
+                "write `function(...)` or `schema.function(...)`".into(),
+            ),
         }
     }
 }
@@ -337,7 +396,10 @@ pub fn qualify_relations(expr: &mut Expr) {
             [s, t] => (s.clone(), t.clone()),
             _ => return ControlFlow::<()>::Continue(()),
         };
-        *name = ObjectName::from(vec![Ident::with_quote('"', schema), Ident::with_quote('"', table)]);
+        *name = ObjectName::from(vec![
+            Ident::with_quote('"', schema),
+            Ident::with_quote('"', table),
+        ]);
         ControlFlow::<()>::Continue(())
     });
 }
@@ -359,7 +421,9 @@ fn parse_fixed(sql: &str) -> Expr {
 
 /// Parses every statement of a generated script (the test oracle: emitted SQL must parse).
 pub fn parse_script(sql: &str) -> Result<usize, String> {
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).map(|s| s.len()).map_err(|e| e.to_string())
+    Parser::parse_sql(&PostgreSqlDialect {}, sql)
+        .map(|s| s.len())
+        .map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -391,7 +455,10 @@ mod tests {
         let lookup = |_: &str| None;
         let mut d = Diagnostics::default();
         let s = policy_scope(&lookup);
-        assert_eq!(check(&name("user_id = auth.uid()"), "p", &s, &mut d).unwrap(), "user_id = (SELECT auth.uid())");
+        assert_eq!(
+            check(&name("user_id = auth.uid()"), "p", &s, &mut d).unwrap(),
+            "user_id = (SELECT auth.uid())"
+        );
         assert_eq!(
             check(&name("user_id = (select auth.uid())"), "p", &s, &mut d).unwrap(),
             "user_id = (SELECT auth.uid())"
@@ -407,19 +474,37 @@ mod tests {
         assert!(check(&name("usr_id = auth.uid()"), "p", &s, &mut d).is_none());
         assert!(check(&name("user_id = auth.uid(); drop table x"), "p", &s, &mut d).is_none());
         assert!(check(&name("auth.nope() is null"), "p", &s, &mut d).is_none());
-        assert!(check(&name("(auth.jwt() -> 'user_metadata' ->> 'admin') = 'true'"), "p", &s, &mut d).is_none());
+        assert!(check(
+            &name("(auth.jwt() -> 'user_metadata' ->> 'admin') = 'true'"),
+            "p",
+            &s,
+            &mut d
+        )
+        .is_none());
         assert_eq!(d.error_count(), 4);
     }
 
     #[test]
     fn subquery_scopes() {
-        let lookup = |t: &str| (t == "members").then(|| vec!["doc_id".to_string(), "member_id".to_string()]);
+        let lookup =
+            |t: &str| (t == "members").then(|| vec!["doc_id".to_string(), "member_id".to_string()]);
         let s = policy_scope(&lookup);
         let mut d = Diagnostics::default();
-        let ok = check(&name("id in (select m.doc_id from members m where m.member_id = auth.uid())"), "p", &s, &mut d);
+        let ok = check(
+            &name("id in (select m.doc_id from members m where m.member_id = auth.uid())"),
+            "p",
+            &s,
+            &mut d,
+        );
         assert!(ok.is_some(), "{:?}", d.into_sorted());
         let mut d = Diagnostics::default();
-        assert!(check(&name("id in (select m.nope from members m)"), "p", &s, &mut d).is_none());
+        assert!(check(
+            &name("id in (select m.nope from members m)"),
+            "p",
+            &s,
+            &mut d
+        )
+        .is_none());
         assert!(check(&name("id in (select 1 from auth.users)"), "p", &s, &mut d).is_none());
     }
 }

@@ -34,7 +34,9 @@ pub enum PlanError {
     BadVersion(String),
     BadName(String),
     /// The schema changed since the recorded migrations and no incremental migration can be made.
-    SchemaChanged { last: String },
+    SchemaChanged {
+        last: String,
+    },
 }
 
 impl std::fmt::Display for PlanError {
@@ -58,10 +60,17 @@ pub struct Plan {
 }
 
 pub fn migration_paths(r: &MigrationRecord) -> (String, String) {
-    (format!("{MIGRATIONS_DIR}/{}_{}.sql", r.version, r.name), format!("{DOWN_DIR}/{}_{}.sql", r.version, r.name))
+    (
+        format!("{MIGRATIONS_DIR}/{}_{}.sql", r.version, r.name),
+        format!("{DOWN_DIR}/{}_{}.sql", r.version, r.name),
+    )
 }
 
-pub fn plan(schema: &Schema, lock: Option<&Lock>, opts: &GenerateOptions) -> Result<Plan, PlanError> {
+pub fn plan(
+    schema: &Schema,
+    lock: Option<&Lock>,
+    opts: &GenerateOptions,
+) -> Result<Plan, PlanError> {
     if let Some(v) = &opts.version {
         if v.len() != 14 || !v.bytes().all(|b| b.is_ascii_digit()) {
             return Err(PlanError::BadVersion(v.clone()));
@@ -78,31 +87,78 @@ pub fn plan(schema: &Schema, lock: Option<&Lock>, opts: &GenerateOptions) -> Res
     let fresh = |version: String, name: String| {
         let up = emit::up::migration(schema, &opts.emit);
         let down = emit::down::migration(schema, &opts.emit);
-        let rec = MigrationRecord { version, name, up_sha256: sha256_hex(&up), down_sha256: sha256_hex(&down) };
+        let rec = MigrationRecord {
+            version,
+            name,
+            up_sha256: sha256_hex(&up),
+            down_sha256: sha256_hex(&down),
+        };
         let (up_path, down_path) = migration_paths(&rec);
-        (rec, vec![OutFile { path: up_path, contents: up }, OutFile { path: down_path, contents: down }])
+        (
+            rec,
+            vec![
+                OutFile {
+                    path: up_path,
+                    contents: up,
+                },
+                OutFile {
+                    path: down_path,
+                    contents: down,
+                },
+            ],
+        )
     };
     match lock {
         Some(l) if !opts.reset && !l.migrations.is_empty() => {
             if &l.schema != schema {
-                return Err(PlanError::SchemaChanged { last: l.migrations.last().map(|m| format!("{}_{}", m.version, m.name)).unwrap_or_default() });
+                return Err(PlanError::SchemaChanged {
+                    last: l
+                        .migrations
+                        .last()
+                        .map(|m| format!("{}_{}", m.version, m.name))
+                        .unwrap_or_default(),
+                });
             }
             keep = l.migrations.clone();
             migrations = l.migrations.clone();
         }
         _ => {
             let first = lock.and_then(|l| l.migrations.first());
-            let version = opts.version.clone().or_else(|| first.map(|m| m.version.clone())).unwrap_or_else(|| opts.now_version.clone());
-            let name = opts.name.clone().or_else(|| first.map(|m| m.name.clone())).unwrap_or_else(|| "init".to_string());
+            let version = opts
+                .version
+                .clone()
+                .or_else(|| first.map(|m| m.version.clone()))
+                .unwrap_or_else(|| opts.now_version.clone());
+            let name = opts
+                .name
+                .clone()
+                .or_else(|| first.map(|m| m.name.clone()))
+                .unwrap_or_else(|| "init".to_string());
             let (rec, f) = fresh(version, name);
             files.extend(f);
             migrations.push(rec);
         }
     }
-    files.push(OutFile { path: "policies.md".into(), contents: emit::policies_md::document(schema, &opts.emit) });
-    files.push(OutFile { path: "models.rs".into(), contents: emit::rust::models(schema, &opts.emit) });
-    files.push(OutFile { path: "seed.sql".into(), contents: emit::seed::seed(schema, &opts.emit) });
-    let lock = Lock { format: LOCK_FORMAT, migrations, schema: schema.clone() };
-    files.push(OutFile { path: LOCK_FILE.into(), contents: lock.to_json() });
+    files.push(OutFile {
+        path: "policies.md".into(),
+        contents: emit::policies_md::document(schema, &opts.emit),
+    });
+    files.push(OutFile {
+        path: "models.rs".into(),
+        contents: emit::rust::models(schema, &opts.emit),
+    });
+    files.push(OutFile {
+        path: "seed.sql".into(),
+        contents: emit::seed::seed(schema, &opts.emit),
+    });
+    let lock = Lock {
+        format: LOCK_FORMAT,
+        migrations,
+        schema: schema.clone(),
+    };
+    files.push(OutFile {
+        path: LOCK_FILE.into(),
+        contents: lock.to_json(),
+    });
     Ok(Plan { files, keep })
 }

@@ -48,7 +48,10 @@ pub struct QName {
 
 impl QName {
     pub fn new(schema: &str, name: &str) -> Self {
-        QName { schema: schema.to_string(), name: name.to_string() }
+        QName {
+            schema: schema.to_string(),
+            name: name.to_string(),
+        }
     }
     pub fn public(name: &str) -> Self {
         Self::new("public", name)
@@ -236,7 +239,12 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 4] = [Command::Select, Command::Insert, Command::Update, Command::Delete];
+    pub const ALL: [Command; 4] = [
+        Command::Select,
+        Command::Insert,
+        Command::Update,
+        Command::Delete,
+    ];
     pub fn sql(self) -> &'static str {
         match self {
             Command::Select => "select",
@@ -290,9 +298,17 @@ pub enum Condition {
     Member { column: String, helper: String },
     /// `column = any(array(select key from parent [where owner = uid]))`: the parent row is
     /// visible to (or owned by) the current user.
-    Parent { column: String, parent: QName, parent_column: String, owner: Option<String> },
+    Parent {
+        column: String,
+        parent: QName,
+        parent_column: String,
+        owner: Option<String>,
+    },
     /// Custom SQL, canonicalised. `using` applies to select/update/delete, `check` to insert/update.
-    Custom { using: Option<String>, check: Option<String> },
+    Custom {
+        using: Option<String>,
+        check: Option<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -306,15 +322,28 @@ pub struct Grant {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RoleSource {
-    Column { table: String, column: String, user_column: String, enum_type: Option<String> },
-    Jwt { path: Vec<String> },
+    Column {
+        table: String,
+        column: String,
+        user_column: String,
+        enum_type: Option<String>,
+    },
+    Jwt {
+        path: Vec<String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Helper {
     /// `helpers.has_role(role) returns boolean`, security definer, reads the role source.
-    HasRole { name: String, table: String, column: String, user_column: String, arg_type: SqlType },
+    HasRole {
+        name: String,
+        table: String,
+        column: String,
+        user_column: String,
+        arg_type: SqlType,
+    },
     /// `helpers.<name>() returns setof <key type>`: the keys of the join table rows of the current
     /// user, optionally only with some member roles. Security definer (no policy recursion).
     MemberKeys {
@@ -333,7 +362,9 @@ pub enum Helper {
 impl Helper {
     pub fn name(&self) -> &str {
         match self {
-            Helper::HasRole { name, .. } | Helper::MemberKeys { name, .. } | Helper::SetUpdatedAt { name } => name,
+            Helper::HasRole { name, .. }
+            | Helper::MemberKeys { name, .. }
+            | Helper::SetUpdatedAt { name } => name,
         }
     }
 }

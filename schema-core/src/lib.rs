@@ -12,6 +12,7 @@ pub mod lower;
 pub mod render;
 pub mod source;
 pub mod sql;
+pub mod suite;
 pub mod syntax;
 pub mod types;
 
@@ -28,7 +29,9 @@ pub struct Compilation {
 
 impl Compilation {
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 }
 
@@ -46,11 +49,17 @@ pub fn compile(sources: &Sources) -> Compilation {
 /// Compiles an already-built syntax tree (the entry point for other front ends).
 pub fn compile_syntax(file: &syntax::File, mut diags: Diagnostics) -> Compilation {
     if diags.has_errors() {
-        return Compilation { ir: None, diagnostics: diags.into_sorted() };
+        return Compilation {
+            ir: None,
+            diagnostics: diags.into_sorted(),
+        };
     }
     let ir = lower::lower(file, &mut diags);
     let ok = !diags.has_errors();
-    Compilation { ir: ok.then_some(ir), diagnostics: diags.into_sorted() }
+    Compilation {
+        ir: ok.then_some(ir),
+        diagnostics: diags.into_sorted(),
+    }
 }
 
 fn merge(into: &mut syntax::File, f: syntax::File) {

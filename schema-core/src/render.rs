@@ -23,7 +23,13 @@ fn location(d: &Diagnostic, sources: &Sources) -> String {
 
 /// `schema.yaml:14:9: error: S0010 unknown column ...` plus the help on the next line.
 pub fn gcc(d: &Diagnostic, sources: &Sources) -> String {
-    let mut s = format!("{}: {}: {} {}", location(d, sources), sev(d.severity), d.code.id(), d.message);
+    let mut s = format!(
+        "{}: {}: {} {}",
+        location(d, sources),
+        sev(d.severity),
+        d.code.id(),
+        d.message
+    );
     if let Some(h) = &d.help {
         let _ = write!(s, "\n{}: note: help: {h}", location(d, sources));
     }
@@ -38,7 +44,11 @@ pub fn human(d: &Diagnostic, sources: &Sources) -> String {
     if let Some(line) = sources.line_text(d.span.source, d.span.line) {
         let num = d.span.line.to_string();
         let pad = " ".repeat(num.len());
-        let caret_at = line.chars().take(d.span.col.saturating_sub(1) as usize).map(|c| if c == '\t' { '\t' } else { ' ' }).collect::<String>();
+        let caret_at = line
+            .chars()
+            .take(d.span.col.saturating_sub(1) as usize)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect::<String>();
         let width = if d.span.end_line == d.span.line && d.span.end_col > d.span.col {
             (d.span.end_col - d.span.col) as usize
         } else {
@@ -81,13 +91,23 @@ pub fn json(diags: &[Diagnostic], sources: &Sources) -> String {
 
 /// A closing line: `error: 3 errors, 1 warning`.
 pub fn summary(diags: &[Diagnostic]) -> Option<String> {
-    let e = diags.iter().filter(|d| d.severity == Severity::Error).count();
+    let e = diags
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
     let w = diags.len() - e;
     let plural = |n: usize, w: &str| format!("{n} {w}{}", if n == 1 { "" } else { "s" });
     match (e, w) {
         (0, 0) => None,
         (0, w) => Some(format!("warning: {}\n", plural(w, "warning"))),
-        (e, 0) => Some(format!("error: {}; nothing was written\n", plural(e, "error"))),
-        (e, w) => Some(format!("error: {}, {}; nothing was written\n", plural(e, "error"), plural(w, "warning"))),
+        (e, 0) => Some(format!(
+            "error: {}; nothing was written\n",
+            plural(e, "error")
+        )),
+        (e, w) => Some(format!(
+            "error: {}, {}; nothing was written\n",
+            plural(e, "error"),
+            plural(w, "warning")
+        )),
     }
 }

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 /// Index of a source file in [`Sources`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct SourceId(pub u32);
 
 /// A position range in a source file. Lines and columns are 1-based; a `Span` with `line == 0`
@@ -18,10 +20,22 @@ pub struct Span {
 }
 
 impl Span {
-    pub const SYNTHETIC: Span = Span { source: SourceId(0), line: 0, col: 0, end_line: 0, end_col: 0 };
+    pub const SYNTHETIC: Span = Span {
+        source: SourceId(0),
+        line: 0,
+        col: 0,
+        end_line: 0,
+        end_col: 0,
+    };
 
     pub fn point(source: SourceId, line: u32, col: u32) -> Span {
-        Span { source, line, col, end_line: line, end_col: col }
+        Span {
+            source,
+            line,
+            col,
+            end_line: line,
+            end_col: col,
+        }
     }
 
     pub fn is_synthetic(&self) -> bool {
@@ -71,7 +85,10 @@ impl Sources {
     }
 
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> SourceId {
-        self.files.push(Source { name: name.into(), text: text.into() });
+        self.files.push(Source {
+            name: name.into(),
+            text: text.into(),
+        });
         SourceId(self.files.len() as u32 - 1)
     }
 
@@ -80,7 +97,10 @@ impl Sources {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (SourceId, &Source)> {
-        self.files.iter().enumerate().map(|(i, s)| (SourceId(i as u32), s))
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (SourceId(i as u32), s))
     }
 
     /// The text of line `line` (1-based) of `id`, without its line ending.
@@ -88,6 +108,10 @@ impl Sources {
         if line == 0 {
             return None;
         }
-        self.get(id).text.split('\n').nth(line as usize - 1).map(|l| l.strip_suffix('\r').unwrap_or(l))
+        self.get(id)
+            .text
+            .split('\n')
+            .nth(line as usize - 1)
+            .map(|l| l.strip_suffix('\r').unwrap_or(l))
     }
 }

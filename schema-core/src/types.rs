@@ -44,7 +44,9 @@ pub fn parse(text: &str, enums: &[&str]) -> Result<SqlType, TypeError> {
     if let Some(inner) = t.strip_suffix("[]") {
         let elem = parse(inner, enums)?;
         if matches!(elem, SqlType::Array(_)) {
-            return Err(TypeError::BadArgs("multi-dimensional arrays are declared as one `[]`".into()));
+            return Err(TypeError::BadArgs(
+                "multi-dimensional arrays are declared as one `[]`".into(),
+            ));
         }
         return Ok(SqlType::Array(Box::new(elem)));
     }
@@ -52,7 +54,9 @@ pub fn parse(text: &str, enums: &[&str]) -> Result<SqlType, TypeError> {
     let (base, args) = match lower.find('(') {
         Some(i) => {
             let Some(rest) = lower[i + 1..].strip_suffix(')') else {
-                return Err(TypeError::BadArgs(format!("unbalanced parentheses in `{t}`")));
+                return Err(TypeError::BadArgs(format!(
+                    "unbalanced parentheses in `{t}`"
+                )));
             };
             (lower[..i].trim().to_string(), Some(rest.to_string()))
         }
@@ -60,14 +64,24 @@ pub fn parse(text: &str, enums: &[&str]) -> Result<SqlType, TypeError> {
     };
     let nums = |a: &str| -> Result<Vec<u32>, TypeError> {
         a.split(',')
-            .map(|p| p.trim().parse::<u32>().map_err(|_| TypeError::BadArgs(format!("`{p}` is not a number in `{t}`"))))
+            .map(|p| {
+                p.trim()
+                    .parse::<u32>()
+                    .map_err(|_| TypeError::BadArgs(format!("`{p}` is not a number in `{t}`")))
+            })
             .collect()
     };
     let one = |a: &Option<String>, what: &str, max: u32| -> Result<u32, TypeError> {
-        let Some(a) = a else { return Err(TypeError::BadArgs(format!("`{base}` needs a {what}: `{base}(n)`"))) };
+        let Some(a) = a else {
+            return Err(TypeError::BadArgs(format!(
+                "`{base}` needs a {what}: `{base}(n)`"
+            )));
+        };
         match nums(a)?.as_slice() {
             [n] if *n >= 1 && *n <= max => Ok(*n),
-            _ => Err(TypeError::BadArgs(format!("`{base}` takes one {what} between 1 and {max}"))),
+            _ => Err(TypeError::BadArgs(format!(
+                "`{base}` takes one {what} between 1 and {max}"
+            ))),
         }
     };
     let no_args = |ty: SqlType| -> Result<SqlType, TypeError> {
@@ -89,7 +103,9 @@ pub fn parse(text: &str, enums: &[&str]) -> Result<SqlType, TypeError> {
             Some(a) => match nums(a)?.as_slice() {
                 [p] if (1..=1000).contains(p) => Ok(SqlType::Numeric(Some((*p, 0)))),
                 [p, s] if (1..=1000).contains(p) && s <= p => Ok(SqlType::Numeric(Some((*p, *s)))),
-                _ => Err(TypeError::BadArgs("`numeric` takes a precision 1..1000 and a scale no larger".into())),
+                _ => Err(TypeError::BadArgs(
+                    "`numeric` takes a precision 1..1000 and a scale no larger".into(),
+                )),
             },
         },
         "real" | "float4" => no_args(SqlType::Real),
@@ -166,19 +182,43 @@ mod tests {
         let enums = ["app_role"];
         assert_eq!(parse("uuid", &enums), Ok(SqlType::Uuid));
         assert_eq!(parse("varchar(80)", &enums), Ok(SqlType::Varchar(80)));
-        assert_eq!(parse("numeric(10, 2)", &enums), Ok(SqlType::Numeric(Some((10, 2)))));
+        assert_eq!(
+            parse("numeric(10, 2)", &enums),
+            Ok(SqlType::Numeric(Some((10, 2))))
+        );
         assert_eq!(parse("vector(384)", &enums), Ok(SqlType::Vector(384)));
-        assert_eq!(parse("text[]", &enums), Ok(SqlType::Array(Box::new(SqlType::Text))));
-        assert_eq!(parse("app_role", &enums), Ok(SqlType::Enum("app_role".into())));
+        assert_eq!(
+            parse("text[]", &enums),
+            Ok(SqlType::Array(Box::new(SqlType::Text)))
+        );
+        assert_eq!(
+            parse("app_role", &enums),
+            Ok(SqlType::Enum("app_role".into()))
+        );
         assert!(matches!(parse("strng", &enums), Err(TypeError::Unknown(_))));
-        assert!(matches!(parse("varchar", &enums), Err(TypeError::BadArgs(_))));
-        assert!(matches!(parse("numeric(2,5)", &enums), Err(TypeError::BadArgs(_))));
-        assert!(matches!(parse("uuid(3)", &enums), Err(TypeError::BadArgs(_))));
+        assert!(matches!(
+            parse("varchar", &enums),
+            Err(TypeError::BadArgs(_))
+        ));
+        assert!(matches!(
+            parse("numeric(2,5)", &enums),
+            Err(TypeError::BadArgs(_))
+        ));
+        assert!(matches!(
+            parse("uuid(3)", &enums),
+            Err(TypeError::BadArgs(_))
+        ));
     }
 
     #[test]
     fn renders_types() {
-        assert_eq!(sql(&SqlType::Vector(3), Some("extensions")), "\"extensions\".vector(3)");
-        assert_eq!(sql(&SqlType::Array(Box::new(SqlType::Enum("r".into()))), None), "\"public\".\"r\"[]");
+        assert_eq!(
+            sql(&SqlType::Vector(3), Some("extensions")),
+            "\"extensions\".vector(3)"
+        );
+        assert_eq!(
+            sql(&SqlType::Array(Box::new(SqlType::Enum("r".into()))), None),
+            "\"public\".\"r\"[]"
+        );
     }
 }

@@ -100,6 +100,16 @@ pub enum PgError {
         source: postgres::Error,
     },
 
+    /// A step of the policy harness failed before it could check anything (setup, fixtures).
+    #[error("{context}: {}", describe_postgres_error(.source))]
+    Harness {
+        /// What the harness was doing, e.g. `creating the owner's row in messages`.
+        context: String,
+        /// The database error.
+        #[source]
+        source: postgres::Error,
+    },
+
     /// Any other database error.
     #[error("{}", describe_postgres_error(.0))]
     Postgres(#[from] postgres::Error),
@@ -115,7 +125,9 @@ impl PgError {
     /// The SQLSTATE code of the underlying database error, if this is one (e.g. `42501`).
     pub fn sqlstate(&self) -> Option<&str> {
         match self {
-            PgError::Postgres(e) | PgError::Sql { source: e, .. } => e.code().map(|c| c.code()),
+            PgError::Postgres(e)
+            | PgError::Sql { source: e, .. }
+            | PgError::Harness { source: e, .. } => e.code().map(|c| c.code()),
             _ => None,
         }
     }

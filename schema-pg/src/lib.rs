@@ -26,6 +26,7 @@
 pub mod bin;
 pub mod db;
 pub mod error;
+pub mod harness;
 pub mod platform;
 pub mod server;
 pub mod session;

@@ -23,7 +23,10 @@ fn platform_db(label: &str, mode: GrantMode) -> (TestDatabase, Client) {
 
 fn apply(client: &mut Client, what: &str, sql: &str) {
     if let Err(e) = client.batch_execute(sql) {
-        panic!("{what} failed: {}", schema_pg::error::describe_postgres_error(&e));
+        panic!(
+            "{what} failed: {}",
+            schema_pg::error::describe_postgres_error(&e)
+        );
     }
 }
 
@@ -98,7 +101,12 @@ fn catalog(client: &mut Client) -> String {
     let mut out = String::new();
     for (title, q) in queries {
         out.push_str(&format!("## {title}\n"));
-        for row in client.query(*q, &[]).unwrap_or_else(|e| panic!("catalog query `{title}`: {}", schema_pg::error::describe_postgres_error(&e))) {
+        for row in client.query(*q, &[]).unwrap_or_else(|e| {
+            panic!(
+                "catalog query `{title}`: {}",
+                schema_pg::error::describe_postgres_error(&e)
+            )
+        }) {
             let line: String = row.get(0);
             out.push_str(&line);
             out.push('\n');
@@ -108,7 +116,10 @@ fn catalog(client: &mut Client) -> String {
 }
 
 fn count(client: &mut Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    client
+        .query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
 }
 
 /// Nothing of the app is left: no tables, types, functions, policies, triggers on auth.users,
@@ -124,7 +135,11 @@ fn assert_app_gone(client: &mut Client) {
         ("realtime tables", "select count(*) from pg_publication_tables where pubname = 'supabase_realtime'"),
     ];
     for (what, sql) in checks {
-        assert_eq!(count(client, sql), 0, "after the down script, {what} remain");
+        assert_eq!(
+            count(client, sql),
+            0,
+            "after the down script, {what} remain"
+        );
     }
 }
 
@@ -135,14 +150,32 @@ fn roundtrip(mode: GrantMode, label: &str) {
     apply(&mut pg, "up migration", &m.up);
     apply(&mut pg, "seed", &m.seed);
     let first = catalog(&mut pg);
-    assert!(first.contains("public.messages"), "realtime publication lists messages:\n{first}");
-    assert_eq!(count(&mut pg, "select count(*) from public.profiles"), 2, "the signup trigger made a profile per seeded user");
-    assert_eq!(count(&mut pg, "select count(*) from public.user_settings"), 2);
+    assert!(
+        first.contains("public.messages"),
+        "realtime publication lists messages:\n{first}"
+    );
+    assert_eq!(
+        count(&mut pg, "select count(*) from public.profiles"),
+        2,
+        "the signup trigger made a profile per seeded user"
+    );
+    assert_eq!(
+        count(&mut pg, "select count(*) from public.user_settings"),
+        2
+    );
     apply(&mut pg, "down script", &m.down);
     assert_app_gone(&mut pg);
-    assert_eq!(catalog(&mut pg), empty, "down leaves the catalog as before up");
+    assert_eq!(
+        catalog(&mut pg),
+        empty,
+        "down leaves the catalog as before up"
+    );
     apply(&mut pg, "up migration (again)", &m.up);
-    assert_eq!(catalog(&mut pg), first.replace("", ""), "up after down gives the same catalog");
+    assert_eq!(
+        catalog(&mut pg),
+        first,
+        "up after down gives the same catalog"
+    );
     insta::assert_snapshot!(format!("catalog_{label}"), first);
 }
 
@@ -174,11 +207,14 @@ fn as_actor<T>(pg: &mut Client, actor: &Actor, f: impl FnOnce(&mut Transaction<'
 }
 
 fn rows(tx: &mut Transaction<'_>, sql: &str) -> i64 {
-    tx.query(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).len() as i64
+    tx.query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .len() as i64
 }
 
 fn affected(tx: &mut Transaction<'_>, sql: &str) -> u64 {
-    tx.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    tx.execute(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 fn sqlstate(tx: &mut Transaction<'_>, sql: &str) -> String {
@@ -189,7 +225,9 @@ fn sqlstate(tx: &mut Transaction<'_>, sql: &str) -> String {
         Err(e) => e,
     };
     let _ = sp.rollback();
-    err.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no sqlstate: {err}"))
+    err.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no sqlstate: {err}"))
 }
 
 /// Loads the schema and seed, plus a third user (carol) with her own conversation, message,
@@ -237,39 +275,103 @@ fn isolation(mode: GrantMode, label: &str) {
             assert_eq!(affected(tx, &sql), 0, "alice deletes carol's {table}");
         }
         assert_eq!(rows(tx, "select m.id from public.messages m where m.conversation_id = '30000000-0000-4000-8000-000000000001'"), 0);
-        assert_eq!(affected(tx, "update public.conversations set title = 'mine' where user_id <> auth.uid()"), 0);
-        assert_eq!(affected(tx, "update public.documents set title = 'mine' where user_id <> auth.uid()"), 0);
-        assert_eq!(affected(tx, "update public.api_keys set name = 'mine' where user_id <> auth.uid()"), 0);
+        assert_eq!(
+            affected(
+                tx,
+                "update public.conversations set title = 'mine' where user_id <> auth.uid()"
+            ),
+            0
+        );
+        assert_eq!(
+            affected(
+                tx,
+                "update public.documents set title = 'mine' where user_id <> auth.uid()"
+            ),
+            0
+        );
+        assert_eq!(
+            affected(
+                tx,
+                "update public.api_keys set name = 'mine' where user_id <> auth.uid()"
+            ),
+            0
+        );
         // Writing into carol's conversation or as carol is refused.
         assert_eq!(
             sqlstate(tx, "insert into public.messages (conversation_id, content) values ('30000000-0000-4000-8000-000000000001', 'hi')"),
             "42501"
         );
         assert_eq!(sqlstate(tx, &format!("insert into public.conversations (user_id, title) values ('{CAROL}', 'forged')")), "42501");
-        assert_eq!(sqlstate(tx, &format!("insert into public.documents (user_id, title) values ('{CAROL}', 'forged')")), "42501");
+        assert_eq!(
+            sqlstate(
+                tx,
+                &format!(
+                    "insert into public.documents (user_id, title) values ('{CAROL}', 'forged')"
+                )
+            ),
+            "42501"
+        );
         // Moving her own conversation to carol: user_id is not an updatable column.
-        assert_eq!(sqlstate(tx, &format!("update public.conversations set user_id = '{CAROL}'")), "42501");
+        assert_eq!(
+            sqlstate(
+                tx,
+                &format!("update public.conversations set user_id = '{CAROL}'")
+            ),
+            "42501"
+        );
         // Making herself admin: the role column is not updatable by users.
-        assert_eq!(sqlstate(tx, "update public.profiles set role = 'admin' where id = auth.uid()"), "42501");
+        assert_eq!(
+            sqlstate(
+                tx,
+                "update public.profiles set role = 'admin' where id = auth.uid()"
+            ),
+            "42501"
+        );
         assert_eq!(sqlstate(tx, "insert into public.profiles (id, username, role) values (auth.uid(), 'alice2', 'admin')"), "42501");
         // API key hashes are never readable, not even her own.
-        assert_eq!(sqlstate(tx, "select key_hash from public.api_keys"), "42501");
+        assert_eq!(
+            sqlstate(tx, "select key_hash from public.api_keys"),
+            "42501"
+        );
         // Usage rows are read-only for users.
-        assert_eq!(sqlstate(tx, "insert into public.api_usage (user_id, model) values (auth.uid(), 'gpt')"), "42501");
+        assert_eq!(
+            sqlstate(
+                tx,
+                "insert into public.api_usage (user_id, model) values (auth.uid(), 'gpt')"
+            ),
+            "42501"
+        );
     });
     // Bob is an editor member of alice's conversation: he reads it and writes as himself.
     as_actor(&mut pg, &bob, |tx| {
         assert_eq!(rows(tx, "select id from public.conversations"), 1);
         assert_eq!(rows(tx, "select id from public.messages"), 2);
-        assert_eq!(rows(tx, "select id from public.documents"), 1, "the linked document is shared");
+        assert_eq!(
+            rows(tx, "select id from public.documents"),
+            1,
+            "the linked document is shared"
+        );
         assert_eq!(affected(tx, "insert into public.messages (conversation_id, content) values ('10000000-0000-4000-8000-000000000001', 'from bob')"), 1);
-        assert_eq!(affected(tx, "update public.conversations set title = 'bob was here'"), 0, "members cannot edit the conversation");
-        assert_eq!(rows(tx, &format!("select id from public.conversations where user_id = '{CAROL}'")), 0);
+        assert_eq!(
+            affected(tx, "update public.conversations set title = 'bob was here'"),
+            0,
+            "members cannot edit the conversation"
+        );
+        assert_eq!(
+            rows(
+                tx,
+                &format!("select id from public.conversations where user_id = '{CAROL}'")
+            ),
+            0
+        );
     });
     // Anonymous requests see nothing and write nothing.
     as_actor(&mut pg, &Actor::anon(), |tx| {
         assert_eq!(sqlstate(tx, "select id from public.conversations"), "42501");
-        assert_eq!(sqlstate(tx, "insert into public.conversations (title) values ('x')"), "42501");
+        assert_eq!(
+            sqlstate(tx, "insert into public.conversations (title) values ('x')"),
+            "42501"
+        );
     });
     // service_role bypasses RLS and sees every row.
     as_actor(&mut pg, &Actor::service_role(), |tx| {
@@ -290,13 +392,23 @@ fn users_are_isolated_with_legacy_default_grants() {
 #[test]
 fn admins_read_everything_but_write_only_their_own() {
     let (_db, mut pg) = app_db("admin", GrantMode::NoAutoGrant);
-    apply(&mut pg, "promote bob", &format!("update public.profiles set role = 'admin' where id = '{BOB}'"));
+    apply(
+        &mut pg,
+        "promote bob",
+        &format!("update public.profiles set role = 'admin' where id = '{BOB}'"),
+    );
     let bob = user(BOB, "bob@example.com");
     as_actor(&mut pg, &bob, |tx| {
         assert_eq!(rows(tx, "select id from public.profiles"), 3);
         assert_eq!(rows(tx, "select id from public.conversations"), 2);
         assert_eq!(rows(tx, "select id from public.documents"), 2);
-        assert_eq!(affected(tx, &format!("delete from public.conversations where user_id = '{CAROL}'")), 0);
+        assert_eq!(
+            affected(
+                tx,
+                &format!("delete from public.conversations where user_id = '{CAROL}'")
+            ),
+            0
+        );
     });
     let _ = workspace_root();
 }

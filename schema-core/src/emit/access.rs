@@ -1,8 +1,17 @@
 //! The intended access matrix, derived from the rules and grants: for each table, actor
-//! (anon, owner, other user, member, admin, service_role) and command, what should happen.
-//! Read by `policies.md` and by the policy harness as its expected outcomes.
+//! (anon, owner, other user, member, admin, service_role) and command, what should happen to the
+//! owner's row. Read by `policies.md` and by the policy harness as its expected outcomes.
+//!
+//! The row model (the harness's fixtures follow it exactly):
+//! - the target row belongs to the **owner**: every column referencing `auth.users` holds the
+//!   owner, except the member column of a membership table, which holds the **member**;
+//! - parent rows (foreign keys to app tables) are the owner's rows of those tables;
+//! - the member is a member of the owner's rows through every membership table, with a member
+//!   role that satisfies the role filters of the policies (when one role satisfies them all);
+//! - an insert writes the owner's row as the actor would through the API: columns the actor may
+//!   not insert take their defaults (a column defaulting to `auth.uid()` becomes the actor).
 
-use crate::ir::{Command, Condition, DbRole, Grant, Rule, Schema, Table};
+use crate::ir::{Command, Condition, DbRole, Grant, Helper, Rule, Schema, SqlType, Table};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Actor {
@@ -11,7 +20,7 @@ pub enum Actor {
     Owner,
     /// A signed-in user with no relation to the row.
     Other,
-    /// A signed-in user who is a member of the row's shared resource (e.g. the conversation).
+    /// A signed-in user who is a member of the owner's shared rows (e.g. the conversation).
     Member,
     /// A signed-in user with the app role `admin`, not the owner.
     Admin,
@@ -19,17 +28,28 @@ pub enum Actor {
 }
 
 impl Actor {
-    pub const ALL: [Actor; 6] = [Actor::Anon, Actor::Owner, Actor::Other, Actor::Member, Actor::Admin, Actor::ServiceRole];
+    pub const ALL: [Actor; 6] = [
+        Actor::Anon,
+        Actor::Owner,
+        Actor::Other,
+        Actor::Member,
+        Actor::Admin,
+        Actor::ServiceRole,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Actor::Anon => "anon",
             Actor::Owner => "owner",
-            Actor::Other => "other user",
+            Actor::Other => "other",
             Actor::Member => "member",
             Actor::Admin => "admin",
             Actor::ServiceRole => "service_role",
         }
+    }
+
+    pub fn from_name(s: &str) -> Option<Actor> {
+        Actor::ALL.into_iter().find(|a| a.name() == s)
     }
 
     pub fn db_role(self) -> DbRole {
@@ -41,17 +61,29 @@ impl Actor {
     }
 }
 
-/// What an actor's command on a row should do.
+/// What an actor's command on the owner's row should do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Allowed; `Some(columns)` when only some columns may be used.
     Allowed(Option<Vec<String>>),
-    /// Allowed only when a condition holds (custom SQL or a member role).
+    /// Decided by custom SQL (or an unsatisfiable member-role mix): the schema alone cannot say.
     Conditional(String, Option<Vec<String>>),
     /// No policy lets it through: reads, updates and deletes match 0 rows silently.
     Filtered,
-    /// Refused with SQLSTATE 42501: no privilege, or an insert that no policy allows.
+    /// Refused with SQLSTATE 42501: no privilege, or an insert/update no policy allows.
     Refused,
+}
+
+impl Outcome {
+    /// The outcome's kind as the harness reports it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Allowed(_) => "allowed",
+            Outcome::Conditional(..) => "conditional",
+            Outcome::Filtered => "filtered",
+            Outcome::Refused => "refused",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,9 +93,27 @@ enum Truth {
     Maybe(String),
 }
 
+/// The grant of `role` for `cmd` on `table`, if any.
+pub fn grant(table: &Table, role: DbRole, cmd: Command) -> Option<&Grant> {
+    table
+        .grants
+        .iter()
+        .find(|g| g.role == role && g.command == cmd)
+}
+
+/// True if `role` may write `column` with `cmd` (insert/update).
+pub fn may_write(table: &Table, role: DbRole, cmd: Command, column: &str) -> bool {
+    grant(table, role, cmd).is_some_and(|g| {
+        g.columns
+            .as_ref()
+            .is_none_or(|c| c.iter().any(|x| x == column))
+    })
+}
+
 pub fn outcome(schema: &Schema, table: &Table, actor: Actor, cmd: Command) -> Outcome {
-    let grant: Option<&Grant> = table.grants.iter().find(|g| g.role == actor.db_role() && g.command == cmd);
-    let Some(grant) = grant else { return Outcome::Refused };
+    let Some(grant) = grant(table, actor.db_role(), cmd) else {
+        return Outcome::Refused;
+    };
     let cols = grant.columns.clone();
     if cols.as_ref().is_some_and(|c| c.is_empty()) {
         return Outcome::Refused;
@@ -80,71 +130,161 @@ pub fn outcome(schema: &Schema, table: &Table, actor: Actor, cmd: Command) -> Ou
 }
 
 fn rules_truth(schema: &Schema, table: &Table, actor: Actor, cmd: Command, depth: u32) -> Truth {
-    let rules: Vec<&Rule> = table.rules.iter().filter(|r| r.command == cmd && r.role == actor.db_role()).collect();
-    let mut maybes = Vec::new();
+    let rules: Vec<&Rule> = table
+        .rules
+        .iter()
+        .filter(|r| r.command == cmd && r.role == actor.db_role())
+        .collect();
+    let mut maybes: Vec<String> = Vec::new();
     for r in rules {
-        let mut all = Truth::Yes;
+        let mut verdict = Truth::Yes;
         let mut parts = Vec::new();
         for c in &r.conditions {
-            match condition(schema, c, actor, depth) {
+            match condition(schema, table, c, actor, cmd, depth) {
                 Truth::Yes => {}
                 Truth::No => {
-                    all = Truth::No;
+                    verdict = Truth::No;
                     break;
                 }
                 Truth::Maybe(w) => {
                     parts.push(w);
-                    all = Truth::Maybe(String::new());
+                    verdict = Truth::Maybe(String::new());
                 }
             }
         }
-        match all {
+        match verdict {
             Truth::Yes => return Truth::Yes,
             Truth::No => {}
-            Truth::Maybe(_) => maybes.push(parts.join(" and ")),
+            Truth::Maybe(_) => {
+                let p = parts.join(" and ");
+                if !maybes.contains(&p) {
+                    maybes.push(p);
+                }
+            }
         }
     }
     if maybes.is_empty() {
         Truth::No
     } else {
-        maybes.dedup();
         Truth::Maybe(maybes.join(" or "))
     }
 }
 
-fn condition(schema: &Schema, c: &Condition, actor: Actor, depth: u32) -> Truth {
+/// Which fixture user a `uuid` column of the owner's row holds.
+pub fn column_user(schema: &Schema, table: &str, column: &str) -> Actor {
+    let is_member_column = schema.helpers.iter().any(|h| matches!(h, Helper::MemberKeys { through, user_column, .. } if through == table && user_column == column));
+    if is_member_column {
+        Actor::Member
+    } else {
+        Actor::Owner
+    }
+}
+
+/// The member role the fixtures give the member in `through`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MemberRole {
+    /// No policy filters on the member's role.
+    Any,
+    /// This role satisfies every role filter used with the table.
+    Role(String),
+    /// The filters contradict each other: no single role satisfies them all.
+    Unsatisfiable,
+}
+
+/// The member role that satisfies every role filter used with `through`.
+pub fn member_role(schema: &Schema, through: &str) -> MemberRole {
+    let mut allowed: Option<Vec<String>> = None;
+    for h in &schema.helpers {
+        if let Helper::MemberKeys {
+            through: t,
+            role_filter: Some((_, roles, _)),
+            ..
+        } = h
+        {
+            if t == through {
+                allowed = Some(match allowed {
+                    None => roles.clone(),
+                    Some(prev) => prev.into_iter().filter(|r| roles.contains(r)).collect(),
+                });
+            }
+        }
+    }
+    match allowed {
+        None => MemberRole::Any,
+        Some(v) => v
+            .into_iter()
+            .next()
+            .map(MemberRole::Role)
+            .unwrap_or(MemberRole::Unsatisfiable),
+    }
+}
+
+fn column_default_is_uid(table: &Table, column: &str) -> bool {
+    table
+        .column(column)
+        .and_then(|c| c.default.as_deref())
+        .is_some_and(|d| d.eq_ignore_ascii_case("auth.uid()"))
+}
+
+fn condition(
+    schema: &Schema,
+    table: &Table,
+    c: &Condition,
+    actor: Actor,
+    cmd: Command,
+    depth: u32,
+) -> Truth {
     match c {
         Condition::Always => Truth::Yes,
-        Condition::Owner { .. } => yes_if(actor == Actor::Owner),
+        Condition::Owner { column } => {
+            // An insert cannot set a column the actor may not write: it takes its default.
+            if matches!(cmd, Command::Insert) && !may_write(table, actor.db_role(), cmd, column) {
+                return if column_default_is_uid(table, column) {
+                    Truth::Yes
+                } else {
+                    Truth::Maybe(format!("`{column}` takes its default"))
+                };
+            }
+            yes_if(actor == column_user(schema, &table.name, column))
+        }
         Condition::HasRole { role } => yes_if(actor == Actor::Admin && role == "admin"),
         Condition::Member { helper, .. } => {
             if actor != Actor::Member {
                 return Truth::No;
             }
-            let filter = schema.helpers.iter().find_map(|h| match h {
-                crate::ir::Helper::MemberKeys { name, role_filter: Some((_, roles, _)), .. } if name == helper => Some(roles.clone()),
+            let through = schema.helpers.iter().find_map(|h| match h {
+                Helper::MemberKeys { name, through, .. } if name == helper => Some(through.clone()),
                 _ => None,
             });
-            match filter {
-                None => Truth::Yes,
-                Some(roles) => Truth::Maybe(format!("member role is {}", roles.join(" or "))),
+            match through.map(|t| member_role(schema, &t)) {
+                Some(MemberRole::Any | MemberRole::Role(_)) => Truth::Yes,
+                _ => Truth::Maybe("the member's role passes the role filter".into()),
             }
         }
-        Condition::Parent { parent, owner: Some(_), .. } => {
-            let _ = parent;
-            yes_if(actor == Actor::Owner)
-        }
-        Condition::Parent { parent, owner: None, .. } => {
+        Condition::Parent {
+            parent,
+            owner: Some(col),
+            ..
+        } => yes_if(actor == column_user(schema, &parent.name, col)),
+        Condition::Parent {
+            parent,
+            owner: None,
+            ..
+        } => {
             if depth > 8 {
-                return Truth::Maybe("parent is visible".into());
+                return Truth::Maybe("the parent row is visible".into());
             }
             match schema.tables.iter().find(|t| t.name == parent.name) {
                 Some(p) => rules_truth(schema, p, actor, Command::Select, depth + 1),
-                None => Truth::Maybe("parent is visible".into()),
+                None => Truth::Maybe("the parent row is visible".into()),
             }
         }
         Condition::Custom { using, check } => {
-            Truth::Maybe(format!("`{}`", using.as_deref().or(check.as_deref()).unwrap_or("custom")))
+            let text = match cmd {
+                Command::Insert => check.as_deref().or(using.as_deref()),
+                _ => using.as_deref().or(check.as_deref()),
+            };
+            Truth::Maybe(format!("`{}`", text.unwrap_or("custom")))
         }
     }
 }
@@ -155,4 +295,9 @@ fn yes_if(b: bool) -> Truth {
     } else {
         Truth::No
     }
+}
+
+/// True for column types the harness can fill with a synthetic value.
+pub fn fillable(ty: &SqlType) -> bool {
+    !matches!(ty, SqlType::Interval)
 }

@@ -10,7 +10,10 @@ use std::fmt::Write;
 pub fn migration(schema: &Schema, opts: &EmitOptions) -> String {
     let mut out = header("--", opts);
     let _ = writeln!(out, "-- Reverts the migration of the same name: drops every object it created, in reverse order.");
-    let _ = writeln!(out, "-- Data in these tables is lost; extensions stay installed (other schemas may use them).");
+    let _ = writeln!(
+        out,
+        "-- Data in these tables is lost; extensions stay installed (other schemas may use them)."
+    );
     for s in statements(schema) {
         out.push('\n');
         out.push_str(&s);
@@ -24,13 +27,21 @@ pub fn statements(schema: &Schema) -> Vec<String> {
     let mut s = Vec::new();
     for t in schema.tables.iter().rev() {
         if t.realtime.is_some() {
-            s.push(format!("alter publication {} drop table {};", quote("supabase_realtime"), qualified("public", &t.name)));
+            s.push(format!(
+                "alter publication {} drop table {};",
+                quote("supabase_realtime"),
+                qualified("public", &t.name)
+            ));
         }
     }
     // Triggers on tables this schema does not own (auth.users) outlive our tables: drop them.
     for tr in schema.triggers.iter().rev() {
         if tr.table.schema != "public" {
-            s.push(format!("drop trigger {} on {};", quote(&tr.name), qname(&tr.table)));
+            s.push(format!(
+                "drop trigger {} on {};",
+                quote(&tr.name),
+                qname(&tr.table)
+            ));
         }
     }
     // Dropping a table drops its indexes, policies, grants and triggers with it.
@@ -38,14 +49,20 @@ pub fn statements(schema: &Schema) -> Vec<String> {
         s.push(format!("drop table {};", qualified("public", &t.name)));
     }
     for f in schema.functions.iter().rev() {
-        s.push(format!("drop function {};", function_signature(f, vs.as_deref())));
+        s.push(format!(
+            "drop function {};",
+            function_signature(f, vs.as_deref())
+        ));
     }
     for h in schema.helpers.iter().rev() {
         let args = match h {
             Helper::HasRole { arg_type, .. } => types::sql(arg_type, None),
             _ => String::new(),
         };
-        s.push(format!("drop function {}({args});", qualified(&schema.helpers_schema, h.name())));
+        s.push(format!(
+            "drop function {}({args});",
+            qualified(&schema.helpers_schema, h.name())
+        ));
     }
     for e in schema.enums.iter().rev() {
         s.push(format!("drop type {};", qualified("public", &e.name)));

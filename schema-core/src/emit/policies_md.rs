@@ -16,12 +16,14 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
         "What each actor may do to a row of each table, as the generated policies and grants decide it.\n\n\
          - **anon**: a request without a signed-in user.\n\
          - **owner**: the signed-in user who owns the row (and its parent rows).\n\
-         - **other user**: a signed-in user with no relation to the row.\n\
-         - **member**: a signed-in user who is a member of the row's shared resource.\n\
+         - **other**: a signed-in user with no relation to the row.\n\
+         - **member**: a signed-in user who is a member of the owner's shared rows (for a membership table: the member the row names).\n\
          - **admin**: a signed-in user whose app role is `admin` (from a source users cannot write).\n\
          - **service_role**: trusted server code; bypasses row level security.\n\n\
          Outcomes: **yes** (allowed; a column list means only those columns), **0 rows** (silently filtered),\n\
-         **refused** (error 42501: no privilege, or a new row no policy allows), **if ...** (allowed when the condition holds)."
+         **refused** (error 42501: no privilege, or a new row no policy allows), **if ...** (decided by custom SQL: pin the\n\
+         expected outcome in the policy tests). Inserts write the owner's row the way the actor would through the API:\n\
+         columns the actor may not insert take their defaults (`auth.uid()` defaults become the actor)."
     );
     for t in &schema.tables {
         let _ = writeln!(out, "\n## `{}`\n", t.name);
@@ -34,7 +36,10 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
         let _ = writeln!(out, "| actor | select | insert | update | delete |");
         let _ = writeln!(out, "|---|---|---|---|---|");
         for actor in Actor::ALL {
-            let cells: Vec<String> = Command::ALL.iter().map(|c| cell(&outcome(schema, t, actor, *c), t.columns.len())).collect();
+            let cells: Vec<String> = Command::ALL
+                .iter()
+                .map(|c| cell(&outcome(schema, t, actor, *c), t.columns.len()))
+                .collect();
             let _ = writeln!(out, "| {} | {} |", actor.name(), cells.join(" | "));
         }
         let ps = policies(schema, t);
@@ -52,7 +57,10 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
             }
         }
         if t.realtime.is_some() {
-            let _ = writeln!(out, "\nRealtime: changes are published to subscribers who can read the row.");
+            let _ = writeln!(
+                out,
+                "\nRealtime: changes are published to subscribers who can read the row."
+            );
         }
     }
     finish(out)

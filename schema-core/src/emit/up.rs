@@ -10,7 +10,10 @@ use std::fmt::Write;
 pub fn migration(schema: &Schema, opts: &EmitOptions) -> String {
     let mut out = header("--", opts);
     let _ = writeln!(out, "-- Creates the whole schema: types, tables, indexes, functions, triggers, row level security,");
-    let _ = writeln!(out, "-- grants and realtime. Reverted by the down script of the same name.");
+    let _ = writeln!(
+        out,
+        "-- grants and realtime. Reverted by the down script of the same name."
+    );
     for s in statements(schema) {
         out.push('\n');
         out.push_str(&s);
@@ -25,7 +28,11 @@ pub fn statements(schema: &Schema) -> Vec<String> {
     let vs = vector_schema(schema);
     for e in &schema.extensions {
         s.push(match &e.schema {
-            Some(sc) => format!("create extension if not exists {} with schema {};", quote(&e.name), quote(sc)),
+            Some(sc) => format!(
+                "create extension if not exists {} with schema {};",
+                quote(&e.name),
+                quote(sc)
+            ),
             None => format!("create extension if not exists {};", quote(&e.name)),
         });
     }
@@ -39,19 +46,36 @@ pub fn statements(schema: &Schema) -> Vec<String> {
     }
     for e in &schema.enums {
         let values: Vec<String> = e.values.iter().map(|v| literal(v)).collect();
-        s.push(format!("create type {} as enum ({});", qualified("public", &e.name), values.join(", ")));
+        s.push(format!(
+            "create type {} as enum ({});",
+            qualified("public", &e.name),
+            values.join(", ")
+        ));
         if let Some(c) = &e.comment {
-            s.push(format!("comment on type {} is {};", qualified("public", &e.name), literal(c)));
+            s.push(format!(
+                "comment on type {} is {};",
+                qualified("public", &e.name),
+                literal(c)
+            ));
         }
     }
     for t in &schema.tables {
         s.push(create_table(t, vs.as_deref()));
         if let Some(c) = &t.comment {
-            s.push(format!("comment on table {} is {};", qualified("public", &t.name), literal(c)));
+            s.push(format!(
+                "comment on table {} is {};",
+                qualified("public", &t.name),
+                literal(c)
+            ));
         }
         for c in &t.columns {
             if let Some(cm) = &c.comment {
-                s.push(format!("comment on column {}.{} is {};", qualified("public", &t.name), quote(&c.name), literal(cm)));
+                s.push(format!(
+                    "comment on column {}.{} is {};",
+                    qualified("public", &t.name),
+                    quote(&c.name),
+                    literal(cm)
+                ));
             }
         }
         for ix in &t.indexes {
@@ -64,6 +88,13 @@ pub fn statements(schema: &Schema) -> Vec<String> {
     }
     for f in &schema.functions {
         s.push(create_function(f, vs.as_deref()));
+        if let Some(c) = &f.comment {
+            s.push(format!(
+                "comment on function {} is {};",
+                function_signature(f, vs.as_deref()),
+                literal(c)
+            ));
+        }
         s.extend(function_grants(f, vs.as_deref()));
     }
     for t in &schema.tables {
@@ -85,20 +116,35 @@ pub fn statements(schema: &Schema) -> Vec<String> {
     for t in &schema.tables {
         if let Some(r) = &t.realtime {
             if r.replica_identity_full {
-                s.push(format!("alter table {} replica identity full;", qualified("public", &t.name)));
+                s.push(format!(
+                    "alter table {} replica identity full;",
+                    qualified("public", &t.name)
+                ));
             }
-            s.push(format!("alter publication {} add table {};", quote("supabase_realtime"), qualified("public", &t.name)));
+            s.push(format!(
+                "alter publication {} add table {};",
+                quote("supabase_realtime"),
+                qualified("public", &t.name)
+            ));
         }
     }
     s
 }
 
 pub fn vector_schema(schema: &Schema) -> Option<String> {
-    schema.extensions.iter().find(|e| e.name == "vector").map(|e| e.schema.clone().unwrap_or_else(|| "public".into()))
+    schema
+        .extensions
+        .iter()
+        .find(|e| e.name == "vector")
+        .map(|e| e.schema.clone().unwrap_or_else(|| "public".into()))
 }
 
 pub fn uses_helpers_schema(schema: &Schema) -> bool {
-    !schema.helpers.is_empty() || schema.functions.iter().any(|f| f.schema == schema.helpers_schema)
+    !schema.helpers.is_empty()
+        || schema
+            .functions
+            .iter()
+            .any(|f| f.schema == schema.helpers_schema)
 }
 
 fn create_table(t: &ir::Table, vs: Option<&str>) -> String {
@@ -123,10 +169,18 @@ fn create_table(t: &ir::Table, vs: Option<&str>) -> String {
         lines.push(l);
     }
     if !t.primary_key.is_empty() {
-        lines.push(format!("  constraint {} primary key ({})", quote(&format!("{}_pkey", t.name)), list(&t.primary_key)));
+        lines.push(format!(
+            "  constraint {} primary key ({})",
+            quote(&format!("{}_pkey", t.name)),
+            list(&t.primary_key)
+        ));
     }
     for u in &t.uniques {
-        lines.push(format!("  constraint {} unique ({})", quote(&u.name), list(&u.columns)));
+        lines.push(format!(
+            "  constraint {} unique ({})",
+            quote(&u.name),
+            list(&u.columns)
+        ));
     }
     for fk in &t.foreign_keys {
         let mut l = format!(
@@ -142,9 +196,17 @@ fn create_table(t: &ir::Table, vs: Option<&str>) -> String {
         lines.push(l);
     }
     for c in &t.checks {
-        lines.push(format!("  constraint {} check ({})", quote(&c.name), c.expr));
+        lines.push(format!(
+            "  constraint {} check ({})",
+            quote(&c.name),
+            c.expr
+        ));
     }
-    format!("create table {} (\n{}\n);", qualified("public", &t.name), lines.join(",\n"))
+    format!(
+        "create table {} (\n{}\n);",
+        qualified("public", &t.name),
+        lines.join(",\n")
+    )
 }
 
 fn create_index(t: &ir::Table, ix: &ir::Index, vs: Option<&str>) -> String {
@@ -185,7 +247,11 @@ fn create_index(t: &ir::Table, ix: &ir::Index, vs: Option<&str>) -> String {
         cols.join(", ")
     );
     if !ix.with.is_empty() {
-        let w: Vec<String> = ix.with.iter().map(|(k, v)| format!("{} = {v}", quote(k))).collect();
+        let w: Vec<String> = ix
+            .with
+            .iter()
+            .map(|(k, v)| format!("{} = {v}", quote(k)))
+            .collect();
         let _ = write!(out, " with ({})", w.join(", "));
     }
     if let Some(w) = &ix.where_ {
@@ -261,15 +327,28 @@ fn helper(schema: &Schema, h: &Helper) -> String {
 }
 
 fn helper_grants(schema: &Schema, h: &Helper) -> Vec<String> {
-    let sig = format!("{}({})", qualified(&schema.helpers_schema, h.name()), match h {
-        Helper::HasRole { arg_type, .. } => types::sql(arg_type, None),
-        _ => String::new(),
-    });
-    let mut v = vec![format!("revoke all on function {sig} from public, {};", list(&["anon", "authenticated", "service_role"]))];
+    let sig = format!(
+        "{}({})",
+        qualified(&schema.helpers_schema, h.name()),
+        match h {
+            Helper::HasRole { arg_type, .. } => types::sql(arg_type, None),
+            _ => String::new(),
+        }
+    );
+    let mut v = vec![format!(
+        "revoke all on function {sig} from public, {};",
+        list(&["anon", "authenticated", "service_role"])
+    )];
     if !matches!(h, Helper::SetUpdatedAt { .. }) {
-        let mut roles: Vec<&str> = helper_roles(schema, h.name()).iter().map(|r| r.name()).collect();
+        let mut roles: Vec<&str> = helper_roles(schema, h.name())
+            .iter()
+            .map(|r| r.name())
+            .collect();
         roles.push("service_role");
-        v.push(format!("grant execute on function {sig} to {};", list(&roles)));
+        v.push(format!(
+            "grant execute on function {sig} to {};",
+            list(&roles)
+        ));
     }
     v
 }
@@ -298,7 +377,10 @@ fn create_function(f: &ir::Function, vs: Option<&str>) -> String {
         Returns::SetOf(t) => format!("setof {}", types::sql(t, vs)),
         Returns::Table(cols) => format!(
             "table ({})",
-            cols.iter().map(|(n, t)| format!("{} {}", quote(n), types::sql(t, vs))).collect::<Vec<_>>().join(", ")
+            cols.iter()
+                .map(|(n, t)| format!("{} {}", quote(n), types::sql(t, vs)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     let mut out = String::new();
@@ -329,11 +411,17 @@ fn create_function(f: &ir::Function, vs: Option<&str>) -> String {
 
 fn function_grants(f: &ir::Function, vs: Option<&str>) -> Vec<String> {
     let sig = function_signature(f, vs);
-    let mut v = vec![format!("revoke all on function {sig} from public, {};", list(&["anon", "authenticated", "service_role"]))];
+    let mut v = vec![format!(
+        "revoke all on function {sig} from public, {};",
+        list(&["anon", "authenticated", "service_role"])
+    )];
     if f.returns != Returns::Trigger {
         let mut roles: Vec<&str> = f.grant.iter().map(|r| r.name()).collect();
         roles.push("service_role");
-        v.push(format!("grant execute on function {sig} to {};", list(&roles)));
+        v.push(format!(
+            "grant execute on function {sig} to {};",
+            list(&roles)
+        ));
     }
     v
 }
@@ -358,16 +446,33 @@ fn security(schema: &Schema, t: &ir::Table) -> Vec<String> {
     if t.rls {
         s.push(format!("alter table {tq} enable row level security;"));
     }
-    s.push(format!("revoke all on table {tq} from {};", list(&["anon", "authenticated", "service_role"])));
+    s.push(format!(
+        "revoke all on table {tq} from {};",
+        list(&["anon", "authenticated", "service_role"])
+    ));
     for role in DbRole::ALL {
-        let whole: Vec<&str> = t.grants.iter().filter(|g| g.role == role && g.columns.is_none()).map(|g| g.command.sql()).collect();
+        let whole: Vec<&str> = t
+            .grants
+            .iter()
+            .filter(|g| g.role == role && g.columns.is_none())
+            .map(|g| g.command.sql())
+            .collect();
         if !whole.is_empty() {
-            s.push(format!("grant {} on table {tq} to {};", whole.join(", "), quote(role.name())));
+            s.push(format!(
+                "grant {} on table {tq} to {};",
+                whole.join(", "),
+                quote(role.name())
+            ));
         }
         for g in t.grants.iter().filter(|g| g.role == role) {
             if let Some(cols) = &g.columns {
                 if !cols.is_empty() {
-                    s.push(format!("grant {} ({}) on table {tq} to {};", g.command.sql(), list(cols), quote(role.name())));
+                    s.push(format!(
+                        "grant {} ({}) on table {tq} to {};",
+                        g.command.sql(),
+                        list(cols),
+                        quote(role.name())
+                    ));
                 }
             }
         }
@@ -394,14 +499,31 @@ pub fn policies(schema: &Schema, t: &ir::Table) -> Vec<Policy> {
     let mut out = Vec::new();
     for cmd in Command::ALL {
         for role in [DbRole::Anon, DbRole::Authenticated] {
-            let rules: Vec<&Rule> = t.rules.iter().filter(|r| r.command == cmd && r.role == role).collect();
+            let rules: Vec<&Rule> = t
+                .rules
+                .iter()
+                .filter(|r| r.command == cmd && r.role == role)
+                .collect();
             if rules.is_empty() {
                 continue;
             }
-            let using = matches!(cmd, Command::Select | Command::Update | Command::Delete)
-                .then(|| disjunction(rules.iter().map(|r| conjunction(schema, r, Side::Using)).collect()));
-            let check = matches!(cmd, Command::Insert | Command::Update)
-                .then(|| disjunction(rules.iter().map(|r| conjunction(schema, r, Side::Check)).collect()));
+            let using =
+                matches!(cmd, Command::Select | Command::Update | Command::Delete).then(|| {
+                    disjunction(
+                        rules
+                            .iter()
+                            .map(|r| conjunction(schema, r, Side::Using))
+                            .collect(),
+                    )
+                });
+            let check = matches!(cmd, Command::Insert | Command::Update).then(|| {
+                disjunction(
+                    rules
+                        .iter()
+                        .map(|r| conjunction(schema, r, Side::Check))
+                        .collect(),
+                )
+            });
             let name = crate::lower::fit_name(format!("{}_{}_{}", t.name, cmd.sql(), role.name()));
             let labels: Vec<String> = rules.iter().filter_map(|r| r.label.clone()).collect();
             let mut sql = String::new();
@@ -423,7 +545,14 @@ pub fn policies(schema: &Schema, t: &ir::Table) -> Vec<Policy> {
                 let _ = write!(sql, "\n  with check ({c})");
             }
             sql.push(';');
-            out.push(Policy { name, command: cmd, role, using, check, sql });
+            out.push(Policy {
+                name,
+                command: cmd,
+                role,
+                using,
+                check,
+                sql,
+            });
         }
     }
     out
@@ -436,11 +565,20 @@ enum Side {
 }
 
 fn conjunction(schema: &Schema, r: &Rule, side: Side) -> String {
-    let parts: Vec<String> = r.conditions.iter().filter_map(|c| condition(schema, c, side)).filter(|p| p != "true").collect();
+    let parts: Vec<String> = r
+        .conditions
+        .iter()
+        .filter_map(|c| condition(schema, c, side))
+        .filter(|p| p != "true")
+        .collect();
     match parts.len() {
         0 => "true".into(),
         1 => parts.into_iter().next().expect("one"),
-        _ => parts.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" and "),
+        _ => parts
+            .iter()
+            .map(|p| format!("({p})"))
+            .collect::<Vec<_>>()
+            .join(" and "),
     }
 }
 
@@ -456,7 +594,11 @@ fn disjunction(parts: Vec<String>) -> String {
     }
     match uniq.len() {
         1 => uniq.into_iter().next().expect("one"),
-        _ => uniq.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" or "),
+        _ => uniq
+            .iter()
+            .map(|p| format!("({p})"))
+            .collect::<Vec<_>>()
+            .join(" or "),
     }
 }
 
@@ -474,12 +616,25 @@ fn condition(schema: &Schema, c: &Condition, side: Side) -> Option<String> {
                 }
                 format!("coalesce(({e}) = {}, false)", literal(role))
             }
-            _ => format!("(select {}({}))", qualified(&schema.helpers_schema, "has_role"), literal(role)),
+            _ => format!(
+                "(select {}({}))",
+                qualified(&schema.helpers_schema, "has_role"),
+                literal(role)
+            ),
         },
         Condition::Member { column, helper } => {
-            format!("{} = any (array(select {}()))", quote(column), qualified(&schema.helpers_schema, helper))
+            format!(
+                "{} = any (array(select {}()))",
+                quote(column),
+                qualified(&schema.helpers_schema, helper)
+            )
         }
-        Condition::Parent { column, parent, parent_column, owner } => {
+        Condition::Parent {
+            column,
+            parent,
+            parent_column,
+            owner,
+        } => {
             let mut sub = format!("select {} from {}", quote(parent_column), qname(parent));
             if let Some(o) = owner {
                 let _ = write!(sub, " where {} = (select auth.uid())", quote(o));

@@ -53,14 +53,22 @@ pub fn dollar_quote(body: &str) -> String {
     let mut n = 0;
     while body.contains(&format!("${tag}$")) {
         n += 1;
-        tag = if n == 1 { "fn".to_string() } else { format!("fn{n}") };
+        tag = if n == 1 {
+            "fn".to_string()
+        } else {
+            format!("fn{n}")
+        };
     }
     format!("${tag}${body}${tag}$")
 }
 
 /// A comma-separated list of quoted identifiers.
 pub fn list<S: AsRef<str>>(names: &[S]) -> String {
-    names.iter().map(|n| quote(n.as_ref())).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| quote(n.as_ref()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// True if `name` is a safe schemac identifier: lower-case ASCII letters, digits and `_`, not
@@ -71,7 +79,8 @@ pub fn is_safe_ident(name: &str) -> bool {
     !b.is_empty()
         && b.len() <= 63
         && (b[0].is_ascii_lowercase() || b[0] == b'_')
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_')
 }
 
 #[cfg(test)]
@@ -82,7 +91,10 @@ mod tests {
     fn quotes_identifiers() {
         assert_eq!(quote("users"), "\"users\"");
         assert_eq!(quote("a\"b"), "\"a\"\"b\"");
-        assert_eq!(quote("x\"; drop table t; --"), "\"x\"\"; drop table t; --\"");
+        assert_eq!(
+            quote("x\"; drop table t; --"),
+            "\"x\"\"; drop table t; --\""
+        );
     }
 
     #[test]

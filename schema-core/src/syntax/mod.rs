@@ -51,7 +51,12 @@ pub struct EnumDef {
 #[derive(Clone, Debug)]
 pub enum RoleSource {
     /// `roles: { table: profiles, column: role, user_column: id }`
-    Column { table: Name, column: Name, user_column: Option<Name>, span: Span },
+    Column {
+        table: Name,
+        column: Name,
+        user_column: Option<Name>,
+        span: Span,
+    },
     /// `roles: { jwt: app_metadata.role }` (a path inside the JWT claims)
     Jwt { path: Name },
 }
@@ -229,7 +234,10 @@ pub struct SeedRow {
 pub enum SeedValue {
     Null(Span),
     /// A scalar as written; `quoted` when the YAML quoted it (so `"true"` stays text).
-    Scalar { text: Name, quoted: bool },
+    Scalar {
+        text: Name,
+        quoted: bool,
+    },
     /// A mapping or a sequence: JSON for json/jsonb columns, an array or a vector otherwise.
     Json(serde_json::Value, Span),
     /// `{ $sql: "expression" }`

@@ -11,7 +11,9 @@ use marked_yaml::{LoadError, LoaderOptions, Node};
 /// Parses one YAML schema file. Errors go to `diags`; the returned `File` holds whatever could be
 /// read (stages keep going after errors so one run reports as much as possible).
 pub fn parse(source: SourceId, text: &str, diags: &mut Diagnostics) -> File {
-    let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
     let root = match marked_yaml::parse_yaml_with_options(source.0 as usize, text, options) {
         Ok(node) => node,
         Err(e) => {
@@ -19,30 +21,62 @@ pub fn parse(source: SourceId, text: &str, diags: &mut Diagnostics) -> File {
             return File::default();
         }
     };
-    let mut r = Reader { diags };
+    let mut r = Reader {
+        diags,
+        lines: text.split('\n').collect(),
+    };
     r.file(&root)
 }
 
 fn load_error(source: SourceId, e: LoadError) -> Diagnostic {
     let at = |m: &marked_yaml::Marker| Span::point(source, m.line() as u32, m.column() as u32);
     match e {
-        LoadError::TopLevelMustBeMapping(m) => {
-            Diagnostic::error(Code::YamlSyntax, at(&m), "", "the top level of a schema must be a mapping")
-                .help("start with `tables:` (see the README for the schema language)")
+        LoadError::TopLevelMustBeMapping(m) => Diagnostic::error(
+            Code::YamlSyntax,
+            at(&m),
+            "",
+            "the top level of a schema must be a mapping",
+        )
+        .help("start with `tables:` (see the README for the schema language)"),
+        LoadError::TopLevelMustBeSequence(m) => Diagnostic::error(
+            Code::YamlSyntax,
+            at(&m),
+            "",
+            "the top level must be a sequence",
+        ),
+        LoadError::UnexpectedAnchor(m) => Diagnostic::error(
+            Code::YamlSyntax,
+            at(&m),
+            "",
+            "YAML anchors are not supported",
+        )
+        .help("write the value out where it is used"),
+        LoadError::MappingKeyMustBeScalar(m) => Diagnostic::error(
+            Code::YamlSyntax,
+            at(&m),
+            "",
+            "a mapping key must be a plain name",
+        ),
+        LoadError::UnexpectedTag(m) => {
+            Diagnostic::error(Code::YamlSyntax, at(&m), "", "YAML tags are not supported").help(
+                "remove the `!tag`; write SQL expressions as `{ $sql: \"...\" }` in seed data",
+            )
         }
-        LoadError::TopLevelMustBeSequence(m) => {
-            Diagnostic::error(Code::YamlSyntax, at(&m), "", "the top level must be a sequence")
-        }
-        LoadError::UnexpectedAnchor(m) => Diagnostic::error(Code::YamlSyntax, at(&m), "", "YAML anchors are not supported")
-            .help("write the value out where it is used"),
-        LoadError::MappingKeyMustBeScalar(m) => {
-            Diagnostic::error(Code::YamlSyntax, at(&m), "", "a mapping key must be a plain name")
-        }
-        LoadError::UnexpectedTag(m) => Diagnostic::error(Code::YamlSyntax, at(&m), "", "YAML tags are not supported")
-            .help("remove the `!tag`; write SQL expressions as `{ $sql: \"...\" }` in seed data"),
         LoadError::ScanError(m, e) => {
-            Diagnostic::error(Code::YamlSyntax, at(&m), "", format!("invalid YAML: {}", e.info()))
-                .help("check the indentation and quoting around this position")
+            let help = if e.info().contains("tabs") {
+                "indent with spaces: YAML does not allow tabs in indentation"
+            } else if e.info().contains("quoted scalar") {
+                "a quoted string is not closed: add the closing quote (`\"` or `'`) on the same line"
+            } else {
+                "check the indentation and quoting around this position"
+            };
+            Diagnostic::error(
+                Code::YamlSyntax,
+                at(&m),
+                "",
+                format!("invalid YAML: {}", e.info()),
+            )
+            .help(help)
         }
         LoadError::DuplicateKey(inner) => {
             let first = inner.prev_key.span().start().map(|m| m.line()).unwrap_or(0);
@@ -51,7 +85,10 @@ fn load_error(source: SourceId, e: LoadError) -> Diagnostic {
                 Code::DuplicateName,
                 span,
                 "",
-                format!("duplicate key `{}` (first written on line {first})", inner.key.as_str()),
+                format!(
+                    "duplicate key `{}` (first written on line {first})",
+                    inner.key.as_str()
+                ),
             )
             .help("each key may appear once in a mapping; merge the two entries")
         }
@@ -65,7 +102,11 @@ fn span_of(node: &Node) -> Span {
 fn marker_span(s: &marked_yaml::Span) -> Span {
     match s.start() {
         Some(m) => {
-            let mut sp = Span::point(SourceId(m.source() as u32), m.line() as u32, m.column() as u32);
+            let mut sp = Span::point(
+                SourceId(m.source() as u32),
+                m.line() as u32,
+                m.column() as u32,
+            );
             if let Some(e) = s.end() {
                 sp.end_line = e.line() as u32;
                 sp.end_col = e.column() as u32;
@@ -86,6 +127,9 @@ fn is_null(s: &MarkedScalarNode) -> bool {
 
 struct Reader<'d> {
     diags: &'d mut Diagnostics,
+    /// The source text's lines, to tell quoted scalars (whose marker is at the quote) from plain
+    /// ones (split once: looking a line up must not rescan the text for every scalar).
+    lines: Vec<&'d str>,
 }
 
 /// A mapping being read: hands out values by key and reports keys nobody asked for.
@@ -97,7 +141,10 @@ struct Map<'n> {
 
 impl<'n> Map<'n> {
     fn get(&self, key: &str) -> Option<&'n Node> {
-        debug_assert!(self.known.contains(&key), "key `{key}` missing from the known list");
+        debug_assert!(
+            self.known.contains(&key),
+            "key `{key}` missing from the known list"
+        );
         self.node.get(key)
     }
     fn child(&self, key: &str) -> String {
@@ -117,19 +164,35 @@ fn join(path: &str, key: &str) -> String {
 }
 
 impl Reader<'_> {
-    fn err(&mut self, code: Code, span: Span, path: &str, msg: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::error(code, span, path, msg).help(help));
+    fn err(
+        &mut self,
+        code: Code,
+        span: Span,
+        path: &str,
+        msg: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::error(code, span, path, msg).help(help));
     }
 
     /// Opens `node` as a mapping with the given known keys; reports unknown keys.
-    fn map<'n>(&mut self, node: &'n Node, path: &str, known: &'static [&'static str]) -> Option<Map<'n>> {
+    fn map<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        known: &'static [&'static str],
+    ) -> Option<Map<'n>> {
         let Some(m) = node.as_mapping() else {
             self.err(
                 Code::ExpectedType,
                 span_of(node),
                 path,
                 format!("expected a mapping at `{path}`, found {}", kind(node)),
-                format!("write `key: value` pairs here; allowed keys: {}", known.join(", ")),
+                format!(
+                    "write `key: value` pairs here; allowed keys: {}",
+                    known.join(", ")
+                ),
             );
             return None;
         };
@@ -140,17 +203,44 @@ impl Reader<'_> {
                     Code::UnknownKey,
                     marker_span(key.span()),
                     &p,
-                    format!("unknown key `{}` in `{}`", key.as_str(), if path.is_empty() { "the schema" } else { path }),
+                    match path {
+                        "" => format!(
+                            "unknown key `{}` at the top level of the schema",
+                            key.as_str()
+                        ),
+                        _ => format!("unknown key `{}` in `{path}`", key.as_str()),
+                    },
                     help_for(key.as_str(), "allowed keys", known),
                 );
             }
         }
-        Some(Map { node: m, path: path.to_string(), known })
+        Some(Map {
+            node: m,
+            path: path.to_string(),
+            known,
+        })
     }
 
     fn scalar(&mut self, node: &Node, path: &str, what: &str) -> Option<Name> {
         match node.as_scalar() {
-            Some(s) if !is_null(s) => Some(scalar_name(s)),
+            Some(s) if !is_null(s) => {
+                let mut name = scalar_name(s);
+                // A quoted scalar's marker is at its opening quote: point at its first character,
+                // so positions inside it (e.g. where an SQL expression stops parsing) are exact.
+                let line = (name.span.line as usize)
+                    .checked_sub(1)
+                    .and_then(|l| self.lines.get(l).copied());
+                let first = line.and_then(|l| {
+                    (name.span.col as usize)
+                        .checked_sub(1)
+                        .and_then(|c| l.chars().nth(c))
+                });
+                if !s.may_coerce() && matches!(first, Some('"' | '\'')) {
+                    name.span.col += 1;
+                    name.span.end_col = name.span.end_col.max(name.span.col);
+                }
+                Some(name)
+            }
             _ => {
                 self.err(
                     Code::ExpectedType,
@@ -199,7 +289,10 @@ impl Reader<'_> {
                     Code::ExpectedType,
                     span_of(node),
                     path,
-                    format!("expected `true` or `false` at `{path}`, found {}", kind(node)),
+                    format!(
+                        "expected `true` or `false` at `{path}`, found {}",
+                        kind(node)
+                    ),
                     "write `true` or `false` (unquoted)",
                 );
                 None
@@ -240,7 +333,10 @@ impl Reader<'_> {
                     Code::ExpectedType,
                     span_of(node),
                     path,
-                    format!("expected a mapping of names at `{path}`, found {}", kind(node)),
+                    format!(
+                        "expected a mapping of names at `{path}`, found {}",
+                        kind(node)
+                    ),
                     "write one `name:` entry per item",
                 );
                 Vec::new()
@@ -265,17 +361,31 @@ impl Reader<'_> {
     }
 
     fn file(&mut self, root: &Node) -> File {
-        const KEYS: &[&str] =
-            &["target", "helpers_schema", "extensions", "enums", "roles", "tables", "functions", "triggers", "seed"];
+        const KEYS: &[&str] = &[
+            "target",
+            "helpers_schema",
+            "extensions",
+            "enums",
+            "roles",
+            "tables",
+            "functions",
+            "triggers",
+            "seed",
+        ];
         let mut f = File::default();
-        let Some(m) = self.map(root, "", KEYS) else { return f };
+        let Some(m) = self.map(root, "", KEYS) else {
+            return f;
+        };
         f.target = self.opt_scalar(&m, "target", "a target name (`supabase` or `postgres`)");
         f.helpers_schema = self.opt_scalar(&m, "helpers_schema", "a schema name");
         if let Some(n) = m.get("extensions") {
             for (i, e) in self.seq(n, "extensions").into_iter().enumerate() {
                 let path = format!("extensions[{i}]");
                 if let Some(s) = e.as_scalar() {
-                    f.extensions.push(Extension { name: scalar_name(s), schema: None });
+                    f.extensions.push(Extension {
+                        name: scalar_name(s),
+                        schema: None,
+                    });
                 } else if let Some(em) = self.map(e, &path, &["name", "schema"]) {
                     if let Some(name) = self.req_scalar(&em, "name", "an extension name") {
                         let schema = self.opt_scalar(&em, "schema", "a schema name");
@@ -289,24 +399,40 @@ impl Reader<'_> {
                 let path = format!("enums.{}", name.value);
                 if v.as_sequence().is_some() {
                     let values = self.names(v, &path, "an enum value");
-                    f.enums.push(EnumDef { name, values, comment: None });
+                    f.enums.push(EnumDef {
+                        name,
+                        values,
+                        comment: None,
+                    });
                 } else if let Some(em) = self.map(v, &path, &["values", "comment"]) {
                     let values = self.opt_names(&em, "values", "an enum value");
                     let comment = self.opt_string(&em, "comment");
-                    f.enums.push(EnumDef { name, values, comment });
+                    f.enums.push(EnumDef {
+                        name,
+                        values,
+                        comment,
+                    });
                 }
             }
         }
         if let Some(n) = m.get("roles") {
             if let Some(rm) = self.map(n, "roles", &["table", "column", "user_column", "jwt"]) {
-                if let Some(path) = self.opt_scalar(&rm, "jwt", "a claims path such as `app_metadata.role`") {
+                if let Some(path) =
+                    self.opt_scalar(&rm, "jwt", "a claims path such as `app_metadata.role`")
+                {
                     f.roles = Some(RoleSource::Jwt { path });
                 } else {
                     let table = self.req_scalar(&rm, "table", "the table holding each user's role");
                     let column = self.req_scalar(&rm, "column", "the role column");
-                    let user_column = self.opt_scalar(&rm, "user_column", "the column holding the user id");
+                    let user_column =
+                        self.opt_scalar(&rm, "user_column", "the column holding the user id");
                     if let (Some(table), Some(column)) = (table, column) {
-                        f.roles = Some(RoleSource::Column { table, column, user_column, span: rm.span() });
+                        f.roles = Some(RoleSource::Column {
+                            table,
+                            column,
+                            user_column,
+                            span: rm.span(),
+                        });
                     }
                 }
             }
@@ -327,7 +453,11 @@ impl Reader<'_> {
         if let Some(n) = m.get("triggers") {
             for (name, v) in self.entries(n, "triggers") {
                 let path = format!("triggers.{}", name.value);
-                let Some(tm) = self.map(v, &path, &["table", "timing", "events", "for_each", "function"]) else {
+                let Some(tm) = self.map(
+                    v,
+                    &path,
+                    &["table", "timing", "events", "for_each", "function"],
+                ) else {
                     continue;
                 };
                 let table = self.req_scalar(&tm, "table", "a table name");
@@ -336,15 +466,26 @@ impl Reader<'_> {
                 let for_each = self.opt_scalar(&tm, "for_each", "`row` or `statement`");
                 let function = self.req_scalar(&tm, "function", "a function name");
                 if let (Some(table), Some(timing), Some(function)) = (table, timing, function) {
-                    f.triggers.push(Trigger { name, table, timing, events, for_each, function });
+                    f.triggers.push(Trigger {
+                        name,
+                        table,
+                        timing,
+                        events,
+                        for_each,
+                        function,
+                    });
                 }
             }
         }
         if let Some(n) = m.get("seed") {
             for (i, b) in self.seq(n, "seed").into_iter().enumerate() {
                 let path = format!("seed[{i}]");
-                let Some(bm) = self.map(b, &path, &["table", "rows"]) else { continue };
-                let Some(table) = self.req_scalar(&bm, "table", "a table name") else { continue };
+                let Some(bm) = self.map(b, &path, &["table", "rows"]) else {
+                    continue;
+                };
+                let Some(table) = self.req_scalar(&bm, "table", "a table name") else {
+                    continue;
+                };
                 let mut rows = Vec::new();
                 if let Some(rn) = bm.get("rows") {
                     for (j, row) in self.seq(rn, &bm.child("rows")).into_iter().enumerate() {
@@ -356,7 +497,10 @@ impl Reader<'_> {
                                 values.push((col, value));
                             }
                         }
-                        rows.push(SeedRow { span: span_of(row), values });
+                        rows.push(SeedRow {
+                            span: span_of(row),
+                            values,
+                        });
                     }
                 }
                 f.seed.push(SeedBlock { table, rows });
@@ -368,10 +512,17 @@ impl Reader<'_> {
     fn seed_value(&mut self, node: &Node, path: &str) -> Option<SeedValue> {
         match node {
             Node::Scalar(s) if is_null(s) => Some(SeedValue::Null(marker_span(s.span()))),
-            Node::Scalar(s) => Some(SeedValue::Scalar { text: scalar_name(s), quoted: !s.may_coerce() }),
-            Node::Mapping(m) if m.len() == 1 && m.contains_key("$sql") => {
-                self.scalar(m.get("$sql").expect("checked"), &join(path, "$sql"), "an SQL expression").map(SeedValue::Sql)
-            }
+            Node::Scalar(s) => Some(SeedValue::Scalar {
+                text: scalar_name(s),
+                quoted: !s.may_coerce(),
+            }),
+            Node::Mapping(m) if m.len() == 1 && m.contains_key("$sql") => self
+                .scalar(
+                    m.get("$sql").expect("checked"),
+                    &join(path, "$sql"),
+                    "an SQL expression",
+                )
+                .map(SeedValue::Sql),
             _ => Some(SeedValue::Json(to_json(node), span_of(node))),
         }
     }
@@ -392,8 +543,13 @@ impl Reader<'_> {
             "grants",
         ];
         let path = format!("tables.{}", name.value);
-        let mut t = Table { name, ..Table::default() };
-        let Some(m) = self.map(node, &path, KEYS) else { return t };
+        let mut t = Table {
+            name,
+            ..Table::default()
+        };
+        let Some(m) = self.map(node, &path, KEYS) else {
+            return t;
+        };
         t.comment = self.opt_string(&m, "comment");
         if let Some(n) = m.get("columns") {
             for (cname, v) in self.entries(n, &m.child("columns")) {
@@ -421,20 +577,39 @@ impl Reader<'_> {
         }
         if let Some(n) = m.get("checks") {
             for (cname, v) in self.entries(n, &m.child("checks")) {
-                if let Some(expr) = self.scalar(v, &format!("{path}.checks.{}", cname.value), "an SQL boolean expression") {
+                if let Some(expr) = self.scalar(
+                    v,
+                    &format!("{path}.checks.{}", cname.value),
+                    "an SQL boolean expression",
+                ) {
                     t.checks.push(Check { name: cname, expr });
                 }
             }
         }
         if let Some(n) = m.get("foreign_keys") {
-            for (i, fk) in self.seq(n, &m.child("foreign_keys")).into_iter().enumerate() {
+            for (i, fk) in self
+                .seq(n, &m.child("foreign_keys"))
+                .into_iter()
+                .enumerate()
+            {
                 let fpath = format!("{path}.foreign_keys[{i}]");
-                let Some(fm) = self.map(fk, &fpath, &["columns", "references", "on_delete"]) else { continue };
+                let Some(fm) = self.map(fk, &fpath, &["columns", "references", "on_delete"]) else {
+                    continue;
+                };
                 let columns = self.opt_names(&fm, "columns", "a column name");
                 let references = self.req_scalar(&fm, "references", "`table(column, ...)`");
-                let on_delete = self.opt_scalar(&fm, "on_delete", "`cascade`, `set null`, `restrict` or `no action`");
+                let on_delete = self.opt_scalar(
+                    &fm,
+                    "on_delete",
+                    "`cascade`, `set null`, `restrict` or `no action`",
+                );
                 if let Some(references) = references {
-                    t.foreign_keys.push(ForeignKey { span: fm.span(), columns, references, on_delete });
+                    t.foreign_keys.push(ForeignKey {
+                        span: fm.span(),
+                        columns,
+                        references,
+                        on_delete,
+                    });
                 }
             }
         }
@@ -450,7 +625,11 @@ impl Reader<'_> {
             let rpath = m.child("realtime");
             if n.as_scalar().is_some() {
                 if let Some(b) = self.bool_node(n, &rpath) {
-                    t.realtime = Some(Realtime { span: b.span, enabled: b.value, replica_identity_full: false });
+                    t.realtime = Some(Realtime {
+                        span: b.span,
+                        enabled: b.value,
+                        replica_identity_full: false,
+                    });
                 }
             } else if let Some(rm) = self.map(n, &rpath, &["replica_identity"]) {
                 let ri = self.opt_scalar(&rm, "replica_identity", "`full` or `default`");
@@ -469,7 +648,11 @@ impl Reader<'_> {
                     }
                     None => false,
                 };
-                t.realtime = Some(Realtime { span: rm.span(), enabled: true, replica_identity_full: full });
+                t.realtime = Some(Realtime {
+                    span: rm.span(),
+                    enabled: true,
+                    replica_identity_full: full,
+                });
             }
         }
         t.rls = self.opt_bool(&m, "rls");
@@ -483,14 +666,27 @@ impl Reader<'_> {
         if let Some(n) = m.get("grants") {
             for (role, v) in self.entries(n, &m.child("grants")) {
                 let gpath = format!("{path}.grants.{}", role.value);
-                let Some(gm) = self.map(v, &gpath, &["select", "insert", "update", "delete"]) else { continue };
+                let Some(gm) = self.map(v, &gpath, &["select", "insert", "update", "delete"])
+                else {
+                    continue;
+                };
                 for cmd in ["select", "insert", "update", "delete"] {
                     let Some(cn) = gm.get(cmd) else { continue };
                     let cpath = gm.child(cmd);
                     let span = span_of(cn);
-                    let key = gm.node.keys().find(|k| k.as_str() == cmd).map(scalar_name).expect("present");
+                    let key = gm
+                        .node
+                        .keys()
+                        .find(|k| k.as_str() == cmd)
+                        .map(scalar_name)
+                        .expect("present");
                     let columns = self.grant_columns(cn, &cpath);
-                    t.grants.push(GrantDecl { span, role: role.clone(), command: key, columns });
+                    t.grants.push(GrantDecl {
+                        span,
+                        role: role.clone(),
+                        command: key,
+                        columns,
+                    });
                 }
             }
         }
@@ -539,12 +735,17 @@ impl Reader<'_> {
             "comment",
         ];
         let path = format!("{table_path}.columns.{}", name.value);
-        let mut c = Column { name, ..Column::default() };
+        let mut c = Column {
+            name,
+            ..Column::default()
+        };
         if let Some(s) = node.as_scalar() {
             c.ty = scalar_name(s);
             return c;
         }
-        let Some(m) = self.map(node, &path, KEYS) else { return c };
+        let Some(m) = self.map(node, &path, KEYS) else {
+            return c;
+        };
         match self.req_scalar(&m, "type", "a column type such as `text` or `uuid`") {
             Some(t) => c.ty = t,
             None => c.ty = Spanned::new(String::new(), m.span()),
@@ -560,7 +761,11 @@ impl Reader<'_> {
         c.unique = self.opt_bool(&m, "unique").is_some_and(|b| b.value);
         c.check = self.opt_scalar(&m, "check", "an SQL boolean expression");
         c.references = self.opt_scalar(&m, "references", "`table` or `table(column)`");
-        c.on_delete = self.opt_scalar(&m, "on_delete", "`cascade`, `set null`, `restrict` or `no action`");
+        c.on_delete = self.opt_scalar(
+            &m,
+            "on_delete",
+            "`cascade`, `set null`, `restrict` or `no action`",
+        );
         c.identity = self.opt_scalar(&m, "identity", "`always` or `by_default`");
         c.generated = self.opt_scalar(&m, "generated", "an SQL expression");
         c.comment = self.opt_string(&m, "comment");
@@ -568,7 +773,13 @@ impl Reader<'_> {
     }
 
     fn index(&mut self, path: &str, node: &Node) -> Option<Index> {
-        let m = self.map(node, path, &["name", "columns", "using", "opclass", "with", "unique", "where"])?;
+        let m = self.map(
+            node,
+            path,
+            &[
+                "name", "columns", "using", "opclass", "with", "unique", "where",
+            ],
+        )?;
         let name = self.opt_scalar(&m, "name", "an index name");
         let columns = self.opt_names(&m, "columns", "a column name");
         if columns.is_empty() {
@@ -580,8 +791,16 @@ impl Reader<'_> {
                 "add `columns: [column, ...]`",
             );
         }
-        let using = self.opt_scalar(&m, "using", "`btree`, `gin`, `gist`, `hash`, `brin`, `hnsw` or `ivfflat`");
-        let opclass = self.opt_scalar(&m, "opclass", "an operator class such as `vector_cosine_ops`");
+        let using = self.opt_scalar(
+            &m,
+            "using",
+            "`btree`, `gin`, `gist`, `hash`, `brin`, `hnsw` or `ivfflat`",
+        );
+        let opclass = self.opt_scalar(
+            &m,
+            "opclass",
+            "an operator class such as `vector_cosine_ops`",
+        );
         let mut with = Vec::new();
         if let Some(w) = m.get("with") {
             for (k, v) in self.entries(w, &m.child("with")) {
@@ -592,14 +811,38 @@ impl Reader<'_> {
         }
         let unique = self.opt_bool(&m, "unique").is_some_and(|b| b.value);
         let where_ = self.opt_scalar(&m, "where", "an SQL boolean expression");
-        Some(Index { span: m.span(), name, columns, using, opclass, with, unique, where_ })
+        Some(Index {
+            span: m.span(),
+            name,
+            columns,
+            using,
+            opclass,
+            with,
+            unique,
+            where_,
+        })
     }
 
     fn policy(&mut self, path: &str, node: &Node) -> Option<PolicyRule> {
-        const KEYS: &[&str] =
-            &["name", "for", "to", "owner", "role", "member", "parent", "authenticated", "public", "using", "check"];
+        const KEYS: &[&str] = &[
+            "name",
+            "for",
+            "to",
+            "owner",
+            "role",
+            "member",
+            "parent",
+            "authenticated",
+            "public",
+            "using",
+            "check",
+        ];
         let m = self.map(node, path, KEYS)?;
-        let mut p = PolicyRule { span: m.span(), path: path.to_string(), ..PolicyRule::default() };
+        let mut p = PolicyRule {
+            span: m.span(),
+            path: path.to_string(),
+            ..PolicyRule::default()
+        };
         p.name = self.opt_scalar(&m, "name", "a policy name");
         p.commands = self.opt_names(&m, "for", "`select`, `insert`, `update`, `delete` or `all`");
         p.to = self.opt_names(&m, "to", "`authenticated` or `anon`");
@@ -607,14 +850,29 @@ impl Reader<'_> {
         p.role = self.opt_scalar(&m, "role", "an app role such as `admin`");
         if let Some(n) = m.get("member") {
             let mpath = m.child("member");
-            if let Some(mm) = self.map(n, &mpath, &["through", "column", "key", "user_column", "roles", "role_column"]) {
+            if let Some(mm) = self.map(
+                n,
+                &mpath,
+                &[
+                    "through",
+                    "column",
+                    "key",
+                    "user_column",
+                    "roles",
+                    "role_column",
+                ],
+            ) {
                 if let Some(through) = self.req_scalar(&mm, "through", "the membership table") {
                     p.member = Some(Member {
                         span: mm.span(),
                         through,
                         column: self.opt_scalar(&mm, "column", "a column of this table"),
                         key: self.opt_scalar(&mm, "key", "a column of the membership table"),
-                        user_column: self.opt_scalar(&mm, "user_column", "the member's user id column"),
+                        user_column: self.opt_scalar(
+                            &mm,
+                            "user_column",
+                            "the member's user id column",
+                        ),
                         roles: self.opt_names(&mm, "roles", "a member role"),
                         role_column: self.opt_scalar(&mm, "role_column", "the member role column"),
                     });
@@ -624,11 +882,21 @@ impl Reader<'_> {
         if let Some(n) = m.get("parent") {
             let ppath = m.child("parent");
             if let Some(s) = n.as_scalar() {
-                p.parent = Some(Parent { span: span_of(n), column: scalar_name(s), owner: None });
+                p.parent = Some(Parent {
+                    span: span_of(n),
+                    column: scalar_name(s),
+                    owner: None,
+                });
             } else if let Some(pm) = self.map(n, &ppath, &["column", "owner"]) {
-                if let Some(column) = self.req_scalar(&pm, "column", "the foreign key column to the parent") {
+                if let Some(column) =
+                    self.req_scalar(&pm, "column", "the foreign key column to the parent")
+                {
                     let owner = self.opt_scalar(&pm, "owner", "the parent's owner column");
-                    p.parent = Some(Parent { span: pm.span(), column, owner });
+                    p.parent = Some(Parent {
+                        span: pm.span(),
+                        column,
+                        owner,
+                    });
                 }
             }
         }
@@ -640,8 +908,17 @@ impl Reader<'_> {
     }
 
     fn function(&mut self, name: Name, node: &Node) -> Option<Function> {
-        const KEYS: &[&str] =
-            &["schema", "args", "returns", "language", "security", "volatility", "body", "grant", "comment"];
+        const KEYS: &[&str] = &[
+            "schema",
+            "args",
+            "returns",
+            "language",
+            "security",
+            "volatility",
+            "body",
+            "grant",
+            "comment",
+        ];
         let path = format!("functions.{}", name.value);
         let m = self.map(node, &path, KEYS)?;
         let schema = self.opt_scalar(&m, "schema", "a schema name");
@@ -651,7 +928,9 @@ impl Reader<'_> {
         let security = self.opt_scalar(&m, "security", "`invoker` or `definer`");
         let volatility = self.opt_scalar(&m, "volatility", "`volatile`, `stable` or `immutable`");
         let body = self.req_scalar(&m, "body", "the function body");
-        let grant = m.get("grant").map(|g| self.names(g, &m.child("grant"), "a role name"));
+        let grant = m
+            .get("grant")
+            .map(|g| self.names(g, &m.child("grant"), "a role name"));
         let comment = self.opt_string(&m, "comment");
         Some(Function {
             name,
@@ -704,6 +983,235 @@ fn to_json(node: &Node) -> serde_json::Value {
             Value::String(s.as_str().to_string())
         }
         Node::Sequence(seq) => Value::Array(seq.iter().map(to_json).collect()),
-        Node::Mapping(m) => Value::Object(m.iter().map(|(k, v)| (k.as_str().to_string(), to_json(v))).collect()),
+        Node::Mapping(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.as_str().to_string(), to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Parses a policy test file (`tests/policies/*.yaml`). `file` is the name shown in reports.
+pub fn parse_suite(
+    source: SourceId,
+    file: &str,
+    text: &str,
+    diags: &mut Diagnostics,
+) -> crate::suite::Suite {
+    use crate::emit::access::Actor;
+    use crate::ir::Command;
+    use crate::suite::*;
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
+    let root = match marked_yaml::parse_yaml_with_options(source.0 as usize, text, options) {
+        Ok(node) => node,
+        Err(e) => {
+            diags.push(load_error(source, e));
+            return Suite::default();
+        }
+    };
+    let mut r = Reader {
+        diags,
+        lines: text.split('\n').collect(),
+    };
+    let mut suite = Suite::default();
+    let Some(m) = r.map(&root, "", &["expect", "fixtures", "scenarios"]) else {
+        return suite;
+    };
+    let actors: Vec<&str> = Actor::ALL.iter().map(|a| a.name()).collect();
+    let commands = ["select", "insert", "update", "delete"];
+    let command = |s: &str| match s {
+        "select" => Some(Command::Select),
+        "insert" => Some(Command::Insert),
+        "update" => Some(Command::Update),
+        "delete" => Some(Command::Delete),
+        _ => None,
+    };
+    if let Some(n) = m.get("expect") {
+        for (table, tn) in r.entries(n, "expect") {
+            for (actor, an) in r.entries(tn, &format!("expect.{}", table.value)) {
+                let path = format!("expect.{}.{}", table.value, actor.value);
+                let Some(a) = Actor::from_name(&actor.value) else {
+                    r.err(
+                        Code::InvalidValue,
+                        actor.span,
+                        &path,
+                        format!("unknown actor `{}`", actor.value),
+                        help_for(&actor.value, "actors", &actors),
+                    );
+                    continue;
+                };
+                for (cmd, v) in r.entries(an, &path) {
+                    let Some(c) = command(&cmd.value) else {
+                        r.err(
+                            Code::InvalidValue,
+                            cmd.span,
+                            &path,
+                            format!("unknown command `{}`", cmd.value),
+                            help_for(&cmd.value, "commands", &commands),
+                        );
+                        continue;
+                    };
+                    let Some(e) = r.scalar(
+                        v,
+                        &format!("{path}.{}", cmd.value),
+                        "`allowed`, `filtered` or `refused`",
+                    ) else {
+                        continue;
+                    };
+                    if !["allowed", "filtered", "refused"].contains(&e.value.as_str()) {
+                        r.err(
+                            Code::InvalidValue,
+                            e.span,
+                            &path,
+                            format!("unknown outcome `{}`", e.value),
+                            help_for(&e.value, "outcomes", &["allowed", "filtered", "refused"]),
+                        );
+                        continue;
+                    }
+                    suite.pins.push(Pin {
+                        span: e.span,
+                        table: table.value.clone(),
+                        actor: a,
+                        command: c,
+                        expect: e.value,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(n) = m.get("fixtures") {
+        for (table, tn) in r.entries(n, "fixtures") {
+            for (col, v) in r.entries(tn, &format!("fixtures.{}", table.value)) {
+                if let Some(sql) = r.scalar(
+                    v,
+                    &format!("fixtures.{}.{}", table.value, col.value),
+                    "an SQL expression",
+                ) {
+                    suite.fixtures.push(FixtureOverride {
+                        table: table.value.clone(),
+                        column: col.value,
+                        sql: sql.value,
+                    });
+                }
+            }
+        }
+    }
+    if let Some(n) = m.get("scenarios") {
+        for (i, sn) in r.seq(n, "scenarios").into_iter().enumerate() {
+            let path = format!("scenarios[{i}]");
+            let Some(sm) = r.map(sn, &path, &["name", "setup", "steps"]) else {
+                continue;
+            };
+            let Some(name) = r.req_scalar(&sm, "name", "a scenario name") else {
+                continue;
+            };
+            let setup = r.opt_string(&sm, "setup");
+            let mut steps = Vec::new();
+            if let Some(stn) = sm.get("steps") {
+                for (j, st) in r.seq(stn, &sm.child("steps")).into_iter().enumerate() {
+                    let spath = format!("{path}.steps[{j}]");
+                    let Some(stm) = r.map(st, &spath, &["as", "sql", "expect"]) else {
+                        continue;
+                    };
+                    let who = r.req_scalar(&stm, "as", "an actor (`owner`, `other`, `member`, `admin`, `anon`, `service_role`) or `postgres`");
+                    let sql = r.req_scalar(&stm, "sql", "an SQL statement");
+                    let expect = match stm.get("expect") {
+                        None => Some(Expect::Ok),
+                        Some(en) => r.expect(en, &stm.child("expect")),
+                    };
+                    let (Some(who), Some(sql), Some(expect)) = (who, sql, expect) else {
+                        continue;
+                    };
+                    let role = if who.value == "postgres" {
+                        StepRole::Postgres
+                    } else if let Some(a) = Actor::from_name(&who.value) {
+                        StepRole::Actor(a)
+                    } else {
+                        let mut all = actors.clone();
+                        all.push("postgres");
+                        r.err(
+                            Code::InvalidValue,
+                            who.span,
+                            &spath,
+                            format!("unknown actor `{}`", who.value),
+                            help_for(&who.value, "actors", &all),
+                        );
+                        continue;
+                    };
+                    steps.push(Step {
+                        span: stm.span(),
+                        role,
+                        sql: sql.value,
+                        expect,
+                    });
+                }
+            }
+            if steps.is_empty() {
+                r.err(
+                    Code::MissingKey,
+                    sm.span(),
+                    &path,
+                    format!("scenario `{}` has no steps", name.value),
+                    "add `steps: [{ as: owner, sql: ..., expect: { rows: 1 } }]`",
+                );
+                continue;
+            }
+            suite.scenarios.push(Scenario {
+                span: sm.span(),
+                file: file.to_string(),
+                name: name.value,
+                setup,
+                steps,
+            });
+        }
+    }
+    suite
+}
+
+impl Reader<'_> {
+    fn expect(&mut self, node: &Node, path: &str) -> Option<crate::suite::Expect> {
+        use crate::suite::Expect;
+        let m = self.map(node, path, &["ok", "rows", "affected", "value", "error"])?;
+        let num = |r: &mut Self, key: &str| -> Option<u64> {
+            let v = r.opt_scalar(&m, key, "a number")?;
+            match v.value.parse::<u64>() {
+                Ok(n) => Some(n),
+                Err(_) => {
+                    r.err(
+                        Code::ExpectedType,
+                        v.span,
+                        &m.child(key),
+                        format!("`{}` is not a count", v.value),
+                        "write a whole number",
+                    );
+                    None
+                }
+            }
+        };
+        if let Some(n) = num(self, "rows") {
+            return Some(Expect::Rows(n));
+        }
+        if let Some(n) = num(self, "affected") {
+            return Some(Expect::Affected(n));
+        }
+        if let Some(v) = self.opt_scalar(&m, "value", "the expected value as text") {
+            return Some(Expect::Value(v.value));
+        }
+        if let Some(v) = self.opt_scalar(&m, "error", "an SQLSTATE such as `42501`") {
+            return Some(Expect::Error(v.value));
+        }
+        if self.opt_bool(&m, "ok").is_some() {
+            return Some(Expect::Ok);
+        }
+        self.err(
+            Code::MissingKey,
+            m.span(),
+            path,
+            "an expectation needs `rows`, `affected`, `value`, `error` or `ok`",
+            "e.g. `expect: { rows: 1 }` or `expect: { error: \"42501\" }`",
+        );
+        None
     }
 }

@@ -1,0 +1,860 @@
+//! The policy harness behind `schemac test`: applies a migration to a real database with the
+//! Supabase platform, creates fixtures, then checks every table x actor x command against the
+//! outcome the schema declares (plus column, ownership-move and cascade checks, and the team's
+//! scenarios), each acting exactly as the data API does, in a transaction rolled back afterwards.
+
+pub mod fixtures;
+pub mod report;
+
+use crate::error::PgError;
+use crate::platform::{install_supabase_platform, is_supabase, GrantMode};
+use crate::server::PgServer;
+use crate::session::{act_as, Actor};
+use crate::TestDatabase;
+use fixtures::{email, user_id, Ctx, Planner};
+use postgres::{Client, SimpleQueryMessage, Transaction};
+use schema_core::emit::access::{self, Actor as Who, Outcome};
+use schema_core::ir::{Command, Condition, DbRole, RoleSource, Schema, Table};
+use schema_core::sql::ident::{list, literal, qualified, quote};
+use schema_core::suite::{Expect, StepRole, Suite};
+use std::time::{Duration, Instant};
+
+/// What to run.
+pub struct HarnessOptions {
+    /// The grant modes to run the whole matrix in (each gets its own database).
+    pub modes: Vec<GrantMode>,
+    /// Pins, fixture overrides and scenarios from the policy test files.
+    pub suite: Suite,
+}
+
+/// One verified expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Check {
+    /// `no_auto_grant` or `legacy_grants`.
+    pub mode: &'static str,
+    /// `matrix`, `columns`, `ownership`, `cascade` or `scenario`.
+    pub group: &'static str,
+    pub table: String,
+    pub actor: String,
+    pub op: String,
+    pub expected: String,
+    pub actual: String,
+    pub passed: bool,
+    /// The policy (or grant) that decides it, when there is one.
+    pub policy: Option<String>,
+    /// The SQL that was run and the database's message, for failures.
+    pub detail: Option<String>,
+}
+
+impl Check {
+    /// `messages / member / insert` style name.
+    pub fn name(&self) -> String {
+        if self.table.is_empty() {
+            format!("{} / {}", self.actor, self.op)
+        } else {
+            format!("{} / {} / {}", self.table, self.actor, self.op)
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub checks: Vec<Check>,
+    /// Time spent per phase, for the benchmark: (phase, duration).
+    pub timings: Vec<(String, Duration)>,
+}
+
+impl Report {
+    pub fn passed(&self) -> usize {
+        self.checks.iter().filter(|c| c.passed).count()
+    }
+    pub fn failed(&self) -> usize {
+        self.checks.len() - self.passed()
+    }
+}
+
+pub fn mode_name(mode: GrantMode) -> &'static str {
+    match mode {
+        GrantMode::NoAutoGrant => "no_auto_grant",
+        GrantMode::LegacyDefaultGrants => "legacy_grants",
+    }
+}
+
+/// Runs the harness on `server`: one scratch database per grant mode, dropped afterwards.
+pub fn run<S: PgServer + ?Sized>(
+    server: &S,
+    schema: &Schema,
+    up_sql: &str,
+    opts: &HarnessOptions,
+) -> Result<Report, PgError> {
+    let mut report = Report::default();
+    for &mode in &opts.modes {
+        let t = Instant::now();
+        let db = TestDatabase::create(server, &format!("harness_{}", mode_name(mode)))?;
+        let mut admin = db.connect_admin()?;
+        if !is_supabase(&mut admin) {
+            install_supabase_platform(&mut admin, mode)?;
+        }
+        drop(admin);
+        let mut pg = db.connect_as("postgres")?;
+        report.timings.push((
+            format!("{}: database and platform", mode_name(mode)),
+            t.elapsed(),
+        ));
+        let t = Instant::now();
+        pg.batch_execute(up_sql)
+            .map_err(|source| PgError::Harness {
+                context: "applying the migration".into(),
+                source,
+            })?;
+        report
+            .timings
+            .push((format!("{}: migration", mode_name(mode)), t.elapsed()));
+        let t = Instant::now();
+        let mut h = Harness {
+            schema,
+            suite: &opts.suite,
+            planner: Planner::new(schema, &opts.suite),
+            mode: mode_name(mode),
+            checks: Vec::new(),
+        };
+        h.create_fixtures(&mut pg)?;
+        report
+            .timings
+            .push((format!("{}: fixtures", mode_name(mode)), t.elapsed()));
+        let t = Instant::now();
+        h.matrix(&mut pg)?;
+        h.column_checks(&mut pg)?;
+        h.ownership_checks(&mut pg)?;
+        h.cascade_check(&mut pg)?;
+        report
+            .timings
+            .push((format!("{}: matrix", mode_name(mode)), t.elapsed()));
+        let t = Instant::now();
+        h.scenarios(&mut pg)?;
+        report
+            .timings
+            .push((format!("{}: scenarios", mode_name(mode)), t.elapsed()));
+        report.checks.extend(h.checks);
+        drop(pg);
+        db.drop_now()?;
+    }
+    Ok(report)
+}
+
+struct Harness<'a> {
+    schema: &'a Schema,
+    suite: &'a Suite,
+    planner: Planner<'a>,
+    mode: &'static str,
+    checks: Vec<Check>,
+}
+
+/// What a statement did.
+#[derive(Debug)]
+enum Actual {
+    /// Succeeded; rows returned or affected, and the first value of the first row.
+    Ok { rows: u64, first: Option<String> },
+    /// Failed with a SQLSTATE and a message.
+    Err { code: String, message: String },
+}
+
+fn run_sql(tx: &mut Transaction<'_>, sql: &str) -> Actual {
+    let mut sp = match tx.transaction() {
+        Ok(sp) => sp,
+        Err(e) => {
+            return Actual::Err {
+                code: code_of(&e),
+                message: e.to_string(),
+            }
+        }
+    };
+    let result = sp.simple_query(sql);
+    match result {
+        Ok(msgs) => {
+            let mut rows = 0u64;
+            let mut first = None;
+            let mut completed = None;
+            for m in msgs {
+                match m {
+                    SimpleQueryMessage::Row(r) => {
+                        if first.is_none() {
+                            first = Some(r.get(0).unwrap_or("NULL").to_string());
+                        }
+                        rows += 1;
+                    }
+                    SimpleQueryMessage::CommandComplete(n) => completed = Some(n),
+                    _ => {}
+                }
+            }
+            let _ = sp.commit();
+            Actual::Ok {
+                rows: completed.unwrap_or(rows).max(rows),
+                first,
+            }
+        }
+        Err(e) => {
+            let _ = sp.rollback();
+            Actual::Err {
+                code: code_of(&e),
+                message: crate::error::describe_postgres_error(&e),
+            }
+        }
+    }
+}
+
+fn code_of(e: &postgres::Error) -> String {
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| "-----".into())
+}
+
+/// Acts as `who` for the rest of the transaction (`None`: the migrating role, `postgres`).
+fn become_(tx: &mut Transaction<'_>, who: Option<&Actor>) -> Result<(), postgres::Error> {
+    match who {
+        Some(a) => act_as(tx, a).map_err(|e| match e {
+            PgError::Postgres(p) => p,
+            other => panic!("act_as failed without a database error: {other}"),
+        }),
+        None => tx.batch_execute("select set_config('role', 'postgres', true), set_config('request.jwt.claims', '', true)"),
+    }
+}
+
+impl Harness<'_> {
+    fn session(&self, who: Who) -> Actor {
+        match who {
+            Who::Anon => Actor::anon(),
+            Who::ServiceRole => Actor::service_role(),
+            _ => {
+                let id = user_id(who).expect("a user");
+                let mut a = Actor::user(id, &email(who));
+                if who == Who::Admin {
+                    if let Some(RoleSource::Jwt { path }) = &self.schema.role_source {
+                        // app_metadata.<...>.role = "admin", next to what Supabase Auth puts there.
+                        let mut value = serde_json::json!("admin");
+                        for key in path[1..].iter().rev() {
+                            value = serde_json::json!({ key.as_str(): value });
+                        }
+                        let mut meta =
+                            serde_json::json!({"provider": "email", "providers": ["email"]});
+                        if let (Some(m), Some(v)) = (meta.as_object_mut(), value.as_object()) {
+                            for (k, val) in v {
+                                m.insert(k.clone(), val.clone());
+                            }
+                        }
+                        a = a.with_app_metadata(meta);
+                    }
+                }
+                a
+            }
+        }
+    }
+
+    fn create_fixtures(&mut self, pg: &mut Client) -> Result<(), PgError> {
+        let ctx = |what: &str| {
+            let what = what.to_string();
+            move |source| PgError::Harness {
+                context: what,
+                source,
+            }
+        };
+        let mut sql = String::from("insert into \"auth\".\"users\" (\"id\", \"email\", \"aud\", \"role\", \"raw_app_meta_data\", \"raw_user_meta_data\") values ");
+        let users: Vec<String> = [Who::Owner, Who::Other, Who::Member, Who::Admin]
+            .iter()
+            .map(|w| {
+                format!(
+                    "({}::uuid, {}, 'authenticated', 'authenticated', '{{\"provider\": \"email\", \"providers\": [\"email\"]}}'::jsonb, {}::jsonb)",
+                    literal(&user_id(*w).expect("user").to_string()),
+                    literal(&email(*w)),
+                    literal(&format!("{{\"full_name\": \"Fixture {}\"}}", w.name()))
+                )
+            })
+            .collect();
+        sql.push_str(&users.join(", "));
+        pg.batch_execute(&sql).map_err(ctx(
+            "creating the fixture users in auth.users (the signup triggers run here)",
+        ))?;
+        for table in &self.schema.tables {
+            for c in [Ctx::Owner, Ctx::Other] {
+                let Some(row) = self.planner.row(table, c, 0) else {
+                    continue;
+                };
+                let mut insert = insert_sql(table, &row.values, true);
+                let missing: Vec<&String> = table
+                    .primary_key
+                    .iter()
+                    .filter(|k| !row.values.iter().any(|(c, _)| c == *k))
+                    .collect();
+                if !missing.is_empty() {
+                    let cols: Vec<String> = missing
+                        .iter()
+                        .map(|k| format!("{}::text", quote(k)))
+                        .collect();
+                    insert.push_str(&format!(" returning {}", cols.join(", ")));
+                }
+                let mut tx = pg.transaction()?;
+                become_(&mut tx, Some(&Actor::service_role()))?;
+                let msgs = tx.simple_query(&insert).map_err(ctx(&format!(
+                    "creating the {} row of `{}` as service_role ({insert}); if a column needs a specific value, set it under `fixtures:` in a policy test file",
+                    if c == Ctx::Owner { "owner's" } else { "other user's" },
+                    table.name
+                )))?;
+                tx.commit()?;
+                if let Some(SimpleQueryMessage::Row(r)) = msgs
+                    .iter()
+                    .find(|m| matches!(m, SimpleQueryMessage::Row(_)))
+                {
+                    for (i, k) in missing.iter().enumerate() {
+                        let ty = table
+                            .column(k)
+                            .map(|c| schema_core::types::sql(&c.ty, None))
+                            .unwrap_or_else(|| "text".into());
+                        self.planner.capture(
+                            &table.name,
+                            c,
+                            k,
+                            format!("{}::{ty}", literal(r.get(i).unwrap_or(""))),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(RoleSource::Column {
+            table,
+            column,
+            user_column,
+            ..
+        }) = &self.schema.role_source
+        {
+            let admin = user_id(Who::Admin).expect("admin");
+            let sql = format!(
+                "update {} set {} = 'admin' where {} = {}::uuid",
+                qualified("public", table),
+                quote(column),
+                quote(user_column),
+                literal(&admin.to_string())
+            );
+            let n = pg
+                .execute(sql.as_str(), &[])
+                .map_err(ctx("making the admin fixture an admin"))?;
+            if n != 1 {
+                let probe = pg
+                    .batch_execute("select 1/0")
+                    .expect_err("division by zero fails");
+                return Err(PgError::Harness { context: format!("the role source `{table}` has no row for the admin fixture user (expected a signup trigger to create it); `{sql}` changed {n} rows"), source: probe });
+            }
+        }
+        Ok(())
+    }
+
+    fn pk(&self, table: &Table) -> Option<String> {
+        self.planner.pk_predicate(table, Ctx::Owner)
+    }
+
+    fn record(
+        &mut self,
+        group: &'static str,
+        table: &str,
+        actor: &str,
+        op: &str,
+        expected: &str,
+        actual: &Actual,
+        policy: Option<String>,
+        sql: &str,
+    ) {
+        let kind = self.kind_of(op, actual);
+        let passed = kind == expected;
+        let detail = (!passed).then(|| match actual {
+            Actual::Err { message, .. } => format!("{sql}\n{message}"),
+            Actual::Ok { rows, .. } => format!("{sql}\n({rows} rows)"),
+        });
+        self.checks.push(Check {
+            mode: self.mode,
+            group,
+            table: table.into(),
+            actor: actor.into(),
+            op: op.into(),
+            expected: expected.into(),
+            actual: match actual {
+                Actual::Err { code, .. } if code != "42501" => format!("error {code}"),
+                _ => kind,
+            },
+            passed,
+            policy,
+            detail,
+        });
+    }
+
+    fn kind_of(&self, op: &str, actual: &Actual) -> String {
+        match actual {
+            Actual::Ok { rows, .. } if *rows > 0 || op == "insert" => "allowed".into(),
+            Actual::Ok { .. } => "filtered".into(),
+            Actual::Err { code, .. } if code == "42501" => "refused".into(),
+            Actual::Err { code, .. } => format!("error {code}"),
+        }
+    }
+
+    fn policy_name(&self, table: &Table, who: Who, cmd: Command) -> Option<String> {
+        if who == Who::ServiceRole {
+            return Some("service_role bypasses RLS".into());
+        }
+        let has_rule = table
+            .rules
+            .iter()
+            .any(|r| r.command == cmd && r.role == who.db_role());
+        if access::grant(table, who.db_role(), cmd).is_none() {
+            return Some(format!(
+                "no {} grant to {}",
+                cmd.sql(),
+                who.db_role().name()
+            ));
+        }
+        has_rule.then(|| format!("{}_{}_{}", table.name, cmd.sql(), who.db_role().name()))
+    }
+
+    fn matrix(&mut self, pg: &mut Client) -> Result<(), PgError> {
+        for table in &self.schema.tables {
+            let Some(pk) = self.pk(table) else { continue };
+            for who in Who::ALL {
+                for cmd in Command::ALL {
+                    let expected = match access::outcome(self.schema, table, who, cmd) {
+                        Outcome::Conditional(why, _) => match self.suite.pin(&table.name, who, cmd)
+                        {
+                            Some(p) => p.expect.clone(),
+                            None => format!(
+                                "unpinned ({why}: pin it under `expect:` in a policy test file)"
+                            ),
+                        },
+                        o => o.kind().to_string(),
+                    };
+                    let session = self.session(who);
+                    let mut tx = pg.transaction()?;
+                    let sql = match cmd {
+                        Command::Select => {
+                            let cols = match access::grant(table, who.db_role(), cmd)
+                                .and_then(|g| g.columns.clone())
+                            {
+                                Some(c) => list(&c),
+                                None => "*".into(),
+                            };
+                            format!(
+                                "select {cols} from {} where {pk}",
+                                qualified("public", &table.name)
+                            )
+                        }
+                        Command::Insert => self.insert_as(&mut tx, table, who)?,
+                        Command::Update => {
+                            let col = self.update_column(table, who);
+                            format!(
+                                "update {} set {} = {} where {pk}",
+                                qualified("public", &table.name),
+                                quote(&col),
+                                quote(&col)
+                            )
+                        }
+                        Command::Delete => format!(
+                            "delete from {} where {pk}",
+                            qualified("public", &table.name)
+                        ),
+                    };
+                    become_(&mut tx, Some(&session))?;
+                    let actual = run_sql(&mut tx, &sql);
+                    tx.rollback()?;
+                    let policy = self.policy_name(table, who, cmd);
+                    self.record(
+                        "matrix",
+                        &table.name,
+                        who.name(),
+                        cmd.sql(),
+                        &expected,
+                        &actual,
+                        policy,
+                        &sql,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Prepares an insert of the owner's row as `who` would send it: the owner's row is removed
+    /// first (as the migrating role, inside the transaction) so keys do not collide; columns the
+    /// actor may not insert are left to their defaults.
+    fn insert_as(
+        &self,
+        tx: &mut Transaction<'_>,
+        table: &Table,
+        who: Who,
+    ) -> Result<String, PgError> {
+        let pk = self.pk(table).unwrap_or_else(|| "false".into());
+        let mut n = 0;
+        {
+            let mut sp = tx.transaction()?;
+            if sp
+                .batch_execute(&format!(
+                    "delete from {} where {pk}",
+                    qualified("public", &table.name)
+                ))
+                .is_ok()
+            {
+                sp.commit()?;
+            } else {
+                sp.rollback()?;
+                n = 1;
+            }
+        }
+        let row = self
+            .planner
+            .row(table, Ctx::Owner, n)
+            .expect("the owner's row exists when the pk does");
+        let values: Vec<(String, String)> =
+            match access::grant(table, who.db_role(), Command::Insert)
+                .and_then(|g| g.columns.clone())
+            {
+                Some(cols) if who != Who::ServiceRole => row
+                    .values
+                    .into_iter()
+                    .filter(|(c, _)| cols.contains(c))
+                    .collect(),
+                _ => row.values,
+            };
+        Ok(insert_sql(table, &values, false))
+    }
+
+    fn update_column(&self, table: &Table, who: Who) -> String {
+        if let Some(cols) =
+            access::grant(table, who.db_role(), Command::Update).and_then(|g| g.columns.clone())
+        {
+            if let Some(c) = cols.first() {
+                return c.clone();
+            }
+        }
+        let writable = |c: &&schema_core::ir::Column| c.generated.is_none() && c.identity.is_none();
+        table
+            .columns
+            .iter()
+            .filter(writable)
+            .find(|c| !table.primary_key.contains(&c.name))
+            .or_else(|| table.columns.iter().find(writable))
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| table.columns[0].name.clone())
+    }
+
+    /// Columns users may not read or write: hidden select columns and non-updatable columns.
+    fn column_checks(&mut self, pg: &mut Client) -> Result<(), PgError> {
+        for table in &self.schema.tables {
+            let Some(pk) = self.pk(table) else { continue };
+            let owner = self.session(Who::Owner);
+            for cmd in [Command::Select, Command::Update] {
+                let Some(allowed) = access::grant(table, DbRole::Authenticated, cmd)
+                    .and_then(|g| g.columns.clone())
+                else {
+                    continue;
+                };
+                for c in &table.columns {
+                    if allowed.contains(&c.name) || c.generated.is_some() || c.identity.is_some() {
+                        continue;
+                    }
+                    let sql = match cmd {
+                        Command::Select => format!(
+                            "select {} from {} where {pk}",
+                            quote(&c.name),
+                            qualified("public", &table.name)
+                        ),
+                        _ => format!(
+                            "update {} set {} = {} where {pk}",
+                            qualified("public", &table.name),
+                            quote(&c.name),
+                            quote(&c.name)
+                        ),
+                    };
+                    let mut tx = pg.transaction()?;
+                    become_(&mut tx, Some(&owner))?;
+                    let actual = run_sql(&mut tx, &sql);
+                    tx.rollback()?;
+                    let op = format!("{} `{}`", cmd.sql(), c.name);
+                    self.record(
+                        "columns",
+                        &table.name,
+                        "owner",
+                        &op,
+                        "refused",
+                        &actual,
+                        Some(format!("column privileges of {}", table.name)),
+                        &sql,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The owner tries to hand their row to another user: WITH CHECK or column privileges refuse.
+    fn ownership_checks(&mut self, pg: &mut Client) -> Result<(), PgError> {
+        let other = user_id(Who::Other).expect("other");
+        for table in &self.schema.tables {
+            let Some(pk) = self.pk(table) else { continue };
+            let mut cols: Vec<String> = Vec::new();
+            for r in table
+                .rules
+                .iter()
+                .filter(|r| r.command == Command::Update && r.role == DbRole::Authenticated)
+            {
+                for c in &r.conditions {
+                    if let Condition::Owner { column } = c {
+                        if access::column_user(self.schema, &table.name, column) == Who::Owner
+                            && !cols.contains(column)
+                        {
+                            cols.push(column.clone());
+                        }
+                    }
+                }
+            }
+            for col in cols {
+                let sql = format!(
+                    "update {} set {} = {}::uuid where {pk}",
+                    qualified("public", &table.name),
+                    quote(&col),
+                    literal(&other.to_string())
+                );
+                let mut tx = pg.transaction()?;
+                become_(&mut tx, Some(&self.session(Who::Owner)))?;
+                let actual = run_sql(&mut tx, &sql);
+                tx.rollback()?;
+                let op = format!("move `{col}` to another user");
+                self.record(
+                    "ownership",
+                    &table.name,
+                    "owner",
+                    &op,
+                    "refused",
+                    &actual,
+                    Some(format!("{}_update_authenticated", table.name)),
+                    &sql,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Deleting the owner from auth.users removes every row of theirs and nothing of the other's.
+    fn cascade_check(&mut self, pg: &mut Client) -> Result<(), PgError> {
+        let mut tx = pg.transaction()?;
+        let owner = user_id(Who::Owner).expect("owner");
+        let del = format!(
+            "delete from \"auth\".\"users\" where \"id\" = {}::uuid",
+            literal(&owner.to_string())
+        );
+        let deleted = run_sql(&mut tx, &del);
+        let mut left_owner = Vec::new();
+        let mut lost_other = Vec::new();
+        if let Actual::Ok { .. } = deleted {
+            for table in &self.schema.tables {
+                for (ctx, bucket) in [(Ctx::Owner, &mut left_owner), (Ctx::Other, &mut lost_other)]
+                {
+                    let Some(pred) = self.planner.pk_predicate(table, ctx) else {
+                        continue;
+                    };
+                    let q = format!(
+                        "select count(*) from {} where {pred}",
+                        qualified("public", &table.name)
+                    );
+                    let n = match run_sql(&mut tx, &q) {
+                        Actual::Ok { first, .. } => first.unwrap_or_default(),
+                        Actual::Err { message, .. } => message,
+                    };
+                    let keep = if ctx == Ctx::Owner { "0" } else { "1" };
+                    if n != keep {
+                        bucket.push(format!("{} ({n})", table.name));
+                    }
+                }
+            }
+        }
+        tx.rollback()?;
+        let actual = match &deleted {
+            Actual::Err { .. } => self.kind_of("delete", &deleted),
+            _ if left_owner.is_empty() && lost_other.is_empty() => "nothing left".into(),
+            _ => format!(
+                "left: [{}], other user lost: [{}]",
+                left_owner.join(", "),
+                lost_other.join(", ")
+            ),
+        };
+        let passed = actual == "nothing left";
+        self.checks.push(Check {
+            mode: self.mode,
+            group: "cascade",
+            table: String::new(),
+            actor: "postgres".into(),
+            op: "delete the owner from auth.users".into(),
+            expected: "nothing left".into(),
+            actual,
+            passed,
+            policy: Some("on delete cascade / set null".into()),
+            detail: (!passed).then(|| del.clone()),
+        });
+        Ok(())
+    }
+
+    /// Replaces `{{owner}}`, `{{member}}`... (user ids) and `{{owner.table}}` / `{{other.table}}`
+    /// (the primary key of that fixture row) in scenario SQL.
+    fn substitute(&self, sql: &str) -> Result<String, String> {
+        let mut out = String::new();
+        let mut rest = sql;
+        while let Some(i) = rest.find("{{") {
+            out.push_str(&rest[..i]);
+            let Some(j) = rest[i..].find("}}") else {
+                return Err("unclosed `{{`".into());
+            };
+            let key = rest[i + 2..i + j].trim();
+            let value = match key.split_once('.') {
+                None => Who::from_name(key).and_then(user_id).map(|u| u.to_string()),
+                Some((who, table)) => {
+                    let ctx = match who {
+                        "owner" => Some(Ctx::Owner),
+                        "other" => Some(Ctx::Other),
+                        _ => None,
+                    };
+                    let t = self.schema.tables.iter().find(|t| t.name == table);
+                    match (ctx, t) {
+                        (Some(c), Some(t)) if t.primary_key.len() == 1 => {
+                            self.planner.key_value(t, &t.primary_key[0], c).map(|v| {
+                                // The planned value is an SQL literal like '...'::uuid; scenarios want the bare text.
+                                v.split("'").nth(1).map(|s| s.to_string()).unwrap_or(v)
+                            })
+                        }
+                        _ => None,
+                    }
+                }
+            };
+            match value {
+                Some(v) => out.push_str(&v),
+                None => return Err(format!("unknown placeholder `{{{{{key}}}}}`: use owner, other, member, admin, or owner.<table> / other.<table> for a table with a one-column key")),
+            }
+            rest = &rest[i + j + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn scenarios(&mut self, pg: &mut Client) -> Result<(), PgError> {
+        for sc in &self.suite.scenarios {
+            let mut tx = pg.transaction()?;
+            let mut failure: Option<(String, String, String)> = None;
+            if let Some(setup) = &sc.setup {
+                match self.substitute(setup) {
+                    Ok(s) => {
+                        if let Actual::Err { message, .. } = run_sql(&mut tx, &s) {
+                            failure = Some((
+                                "setup succeeds".into(),
+                                "error".into(),
+                                format!("setup: {message}"),
+                            ));
+                        }
+                    }
+                    Err(e) => failure = Some(("setup succeeds".into(), "error".into(), e)),
+                }
+            }
+            for (i, step) in sc.steps.iter().enumerate() {
+                if failure.is_some() {
+                    break;
+                }
+                let sql = match self.substitute(&step.sql) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        failure = Some((
+                            step.expect.to_string(),
+                            "error".into(),
+                            format!("step {}: {e}", i + 1),
+                        ));
+                        break;
+                    }
+                };
+                let session = match step.role {
+                    StepRole::Actor(w) => Some(self.session(w)),
+                    StepRole::Postgres => None,
+                };
+                become_(&mut tx, session.as_ref())?;
+                let actual = run_sql(&mut tx, &sql);
+                let ok = match (&step.expect, &actual) {
+                    (Expect::Ok, Actual::Ok { .. }) => true,
+                    (Expect::Rows(n) | Expect::Affected(n), Actual::Ok { rows, .. }) => rows == n,
+                    (Expect::Value(v), Actual::Ok { first, .. }) => self
+                        .substitute(v)
+                        .is_ok_and(|v| first.as_deref() == Some(v.as_str())),
+                    (Expect::Error(c), Actual::Err { code, .. }) => c == code,
+                    _ => false,
+                };
+                if !ok {
+                    let got = match &actual {
+                        Actual::Ok { rows, first } => match &step.expect {
+                            Expect::Value(_) => format!(
+                                "value `{}`",
+                                first.clone().unwrap_or_else(|| "(no row)".into())
+                            ),
+                            _ => format!("{rows} rows"),
+                        },
+                        Actual::Err { code, .. } => format!("error {code}"),
+                    };
+                    let msg = match &actual {
+                        Actual::Err { message, .. } => format!(
+                            "step {} as {}: {sql}\n{message}",
+                            i + 1,
+                            role_name(step.role)
+                        ),
+                        _ => format!("step {} as {}: {sql}", i + 1, role_name(step.role)),
+                    };
+                    failure = Some((step.expect.to_string(), got, msg));
+                }
+            }
+            tx.rollback()?;
+            let (expected, actual, detail) = match failure {
+                None => (
+                    "all steps pass".to_string(),
+                    "all steps pass".to_string(),
+                    None,
+                ),
+                Some((e, a, d)) => (e, a, Some(d)),
+            };
+            self.checks.push(Check {
+                mode: self.mode,
+                group: "scenario",
+                table: String::new(),
+                actor: sc.file.clone(),
+                op: sc.name.clone(),
+                passed: detail.is_none(),
+                expected,
+                actual,
+                policy: None,
+                detail,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn role_name(r: StepRole) -> &'static str {
+    match r {
+        StepRole::Actor(a) => a.name(),
+        StepRole::Postgres => "postgres",
+    }
+}
+
+fn insert_sql(table: &Table, values: &[(String, String)], ignore_conflicts: bool) -> String {
+    let t = qualified("public", &table.name);
+    let mut sql = if values.is_empty() {
+        format!("insert into {t} default values")
+    } else {
+        let cols: Vec<&str> = values.iter().map(|(c, _)| c.as_str()).collect();
+        let vals: Vec<&str> = values.iter().map(|(_, v)| v.as_str()).collect();
+        format!(
+            "insert into {t} ({}) values ({})",
+            list(&cols),
+            vals.join(", ")
+        )
+    };
+    if ignore_conflicts {
+        sql.push_str(" on conflict do nothing");
+    }
+    sql
+}
