@@ -53,6 +53,7 @@ pub enum AppRole {
 impl AppRole {
     /// Every value, in declaration order (the order PostgreSQL sorts them in).
     pub const ALL: &'static [Self] = &[Self::User, Self::Admin];
+
     /// The value as stored in PostgreSQL.
     pub fn as_str(&self) -> &'static str {
         match *self {
@@ -106,6 +107,7 @@ impl MessageRole {
         Self::System,
         Self::Tool,
     ];
+
     /// The value as stored in PostgreSQL.
     pub fn as_str(&self) -> &'static str {
         match *self {
@@ -161,6 +163,7 @@ impl DocumentStatus {
         Self::Ready,
         Self::Failed,
     ];
+
     /// The value as stored in PostgreSQL.
     pub fn as_str(&self) -> &'static str {
         match *self {
@@ -205,6 +208,7 @@ pub enum MemberRole {
 impl MemberRole {
     /// Every value, in declaration order (the order PostgreSQL sorts them in).
     pub const ALL: &'static [Self] = &[Self::Viewer, Self::Editor];
+
     /// The value as stored in PostgreSQL.
     pub fn as_str(&self) -> &'static str {
         match *self {
@@ -1755,6 +1759,7 @@ pub mod pg {
     /// A query parameter.
     pub type Param<'a> = &'a (dyn ToSql + Sync);
     type BoxError = Box<dyn Error + Sync + Send>;
+
     /// Deserializes a present field, even `null`, as `Some`: with `#[serde(default)]`, a
     /// missing field is `None` (leave the column alone) and `null` is `Some(None)` (set NULL).
     pub fn double_option<'de, D, T>(
@@ -1809,6 +1814,7 @@ pub mod pg {
     const NUMERIC_NAN: u16 = 0xC000;
     const NUMERIC_PINF: u16 = 0xD000;
     const NUMERIC_NINF: u16 = 0xF000;
+
     /// `numeric`, as its exact decimal text (`"-12.50"`, `"NaN"`, `"Infinity"`), with the
     /// scale PostgreSQL reports. Writing accepts an optional sign, digits and a decimal
     /// point (no exponent), `NaN` and `Infinity`.
@@ -1824,6 +1830,7 @@ pub mod pg {
     )]
     #[serde(transparent)]
     pub struct Numeric(pub String);
+
     impl std::fmt::Display for Numeric {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str(&self.0)

@@ -2,6 +2,7 @@
 //! `generated/` atomically, and maps outcomes to exit codes (0 ok, 1 errors or drift, 2 usage).
 
 mod fsio;
+mod test_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use schema_core::emit::lock::{sha256_hex, Lock};
@@ -22,20 +23,20 @@ struct Cli {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Human,
     Gcc,
     Json,
 }
 
 #[derive(clap::Args)]
-struct Input {
+pub(crate) struct Input {
     /// The schema file.
     #[arg(default_value = "schema.yaml")]
-    schema: PathBuf,
+    pub(crate) schema: PathBuf,
     /// How to print diagnostics.
     #[arg(long, value_enum, default_value = "human")]
-    format: Format,
+    pub(crate) format: Format,
 }
 
 #[derive(Subcommand)]
@@ -66,6 +67,9 @@ enum Command {
         #[command(flatten)]
         input: Input,
     },
+    /// Prove every generated policy against a live PostgreSQL: the full table x actor x command
+    /// matrix, column, ownership and cascade checks, and the scenarios in the policy test files.
+    Test(test_cmd::TestArgs),
 }
 
 fn main() -> ExitCode {
@@ -79,7 +83,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn compile(input: &Input) -> anyhow::Result<(Sources, Compilation)> {
+pub(crate) fn compile(input: &Input) -> anyhow::Result<(Sources, Compilation)> {
     let text = std::fs::read_to_string(&input.schema)
         .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", input.schema.display()))?;
     let mut sources = Sources::new();
@@ -118,6 +122,7 @@ fn print_diagnostics(sources: &Sources, c: &Compilation, format: Format) {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Test(args) => test_cmd::run(args),
         Command::Validate { input } => {
             let (_, c) = compile(&input)?;
             Ok(if c.has_errors() {

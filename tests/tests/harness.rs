@@ -11,6 +11,7 @@ fn the_bundled_schema_passes_the_full_matrix_in_both_grant_modes() {
     let opts = HarnessOptions {
         modes: vec![GrantMode::NoAutoGrant, GrantMode::LegacyDefaultGrants],
         suite: policy_suite(),
+        keep_databases: false,
     };
     let r = harness::run(shared(), &m.lock.schema, &m.up, &opts)
         .unwrap_or_else(|e| panic!("harness setup failed: {e}"));

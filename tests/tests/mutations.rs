@@ -37,6 +37,7 @@ fn assert_caught(name: &str, mutated: &str, table: &str) {
     let opts = HarnessOptions {
         modes: vec![GrantMode::NoAutoGrant],
         suite: policy_suite(),
+        keep_databases: false,
     };
     let r = harness::run(shared(), &m.lock.schema, mutated, &opts)
         .unwrap_or_else(|e| panic!("{name}: harness setup failed: {e}"));

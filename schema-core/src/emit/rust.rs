@@ -136,14 +136,11 @@ fn space_items(code: &str) -> String {
             kinds.insert(depth, k);
         }
         let this = line.trim_end();
-        if !(this.ends_with('}') || this.ends_with(';'))
-            || this.trim_start().starts_with('}') && this.len() > depth + 1
-        {
+        if !(this.ends_with('}') || this.ends_with(';')) {
             continue;
         }
         // The next item at this depth: skip its docs, attributes and anything nested deeper.
         let mut next_kind = None;
-        let mut starts_item = false;
         for next in &lines[i + 1..] {
             let t = next.trim_start();
             if indent(next) > depth || (indent(next) == depth && t.starts_with(")]")) {
@@ -153,14 +150,12 @@ fn space_items(code: &str) -> String {
                 break;
             }
             if t.starts_with("///") || t.starts_with("#[") {
-                starts_item = true;
                 continue;
             }
             next_kind = item_kind(next);
             break;
         }
         let Some(next_kind) = next_kind else { continue };
-        let _ = starts_item;
         let same_simple =
             kinds.get(&depth) == Some(&next_kind) && ["const", "use", "type"].contains(&next_kind);
         if !same_simple {
@@ -170,9 +165,13 @@ fn space_items(code: &str) -> String {
     out
 }
 
-/// `const`, `use`, `type`, `fn`, `struct`, `enum`, `impl` or `mod` when `line` starts such an item.
+/// `const`, `use`, `type`, `fn`, `struct`, `enum`, `impl`, `mod` or `macro` (an item macro call
+/// such as `to_sql_checked!();`) when `line` starts such an item.
 fn item_kind(line: &str) -> Option<&'static str> {
     let t = line.trim_start();
+    if t.ends_with("!();") && !t.contains(' ') {
+        return Some("macro");
+    }
     let t = t.strip_prefix("pub ").unwrap_or(t);
     [
         "const ", "use ", "type ", "fn ", "struct ", "enum ", "impl ", "impl<", "mod ",

@@ -25,6 +25,10 @@ pub struct HarnessOptions {
     pub modes: Vec<GrantMode>,
     /// Pins, fixture overrides and scenarios from the policy test files.
     pub suite: Suite,
+    /// Keep each mode's database (migrated, with fixtures) instead of dropping it; their
+    /// `postgres` URLs are in [`Report::kept`]. The caller drops them. For benchmarks that replay
+    /// the checks with another tool.
+    pub keep_databases: bool,
 }
 
 /// One verified expectation.
@@ -44,6 +48,32 @@ pub struct Check {
     pub policy: Option<String>,
     /// The SQL that was run and the database's message, for failures.
     pub detail: Option<String>,
+    /// How to replay a single-statement check elsewhere (e.g. as a pgTAP assertion).
+    pub probe: Option<Replay>,
+}
+
+/// A single-statement check, replayable in a transaction on the prepared database.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replay {
+    /// Run first, as the migrating role (e.g. removing the owner's row before re-inserting it).
+    pub setup: Option<String>,
+    /// The database role to switch to, and the JWT claims (JSON) to set, as PostgREST does.
+    pub role: String,
+    pub claims: String,
+    /// The statement whose outcome is checked.
+    pub sql: String,
+}
+
+/// What a check is about, before it runs.
+struct Probe {
+    group: &'static str,
+    table: String,
+    actor: Who,
+    op: String,
+    expected: String,
+    policy: Option<String>,
+    sql: String,
+    setup: Option<String>,
 }
 
 impl Check {
@@ -62,6 +92,8 @@ pub struct Report {
     pub checks: Vec<Check>,
     /// Time spent per phase, for the benchmark: (phase, duration).
     pub timings: Vec<(String, Duration)>,
+    /// With `keep_databases`: (mode, database name, URL as `postgres`).
+    pub kept: Vec<(&'static str, String, String)>,
 }
 
 impl Report {
@@ -137,7 +169,16 @@ pub fn run<S: PgServer + ?Sized>(
             .push((format!("{}: scenarios", mode_name(mode)), t.elapsed()));
         report.checks.extend(h.checks);
         drop(pg);
-        db.drop_now()?;
+        if opts.keep_databases {
+            report.kept.push((
+                mode_name(mode),
+                db.name().to_string(),
+                db.url_for("postgres"),
+            ));
+            std::mem::forget(db);
+        } else {
+            db.drop_now()?;
+        }
     }
     Ok(report)
 }
@@ -351,37 +392,34 @@ impl Harness<'_> {
         self.planner.pk_predicate(table, Ctx::Owner)
     }
 
-    fn record(
-        &mut self,
-        group: &'static str,
-        table: &str,
-        actor: &str,
-        op: &str,
-        expected: &str,
-        actual: &Actual,
-        policy: Option<String>,
-        sql: &str,
-    ) {
-        let kind = self.kind_of(op, actual);
-        let passed = kind == expected;
+    fn record(&mut self, p: Probe, actual: &Actual) {
+        let kind = self.kind_of(&p.op, actual);
+        let passed = kind == p.expected;
         let detail = (!passed).then(|| match actual {
-            Actual::Err { message, .. } => format!("{sql}\n{message}"),
-            Actual::Ok { rows, .. } => format!("{sql}\n({rows} rows)"),
+            Actual::Err { message, .. } => format!("{}\n{message}", p.sql),
+            Actual::Ok { rows, .. } => format!("{}\n({rows} rows)", p.sql),
         });
+        let session = self.session(p.actor);
         self.checks.push(Check {
             mode: self.mode,
-            group,
-            table: table.into(),
-            actor: actor.into(),
-            op: op.into(),
-            expected: expected.into(),
+            group: p.group,
+            table: p.table,
+            actor: p.actor.name().into(),
+            op: p.op,
+            expected: p.expected,
             actual: match actual {
                 Actual::Err { code, .. } if code != "42501" => format!("error {code}"),
                 _ => kind,
             },
             passed,
-            policy,
+            policy: p.policy,
             detail,
+            probe: Some(Replay {
+                setup: p.setup,
+                role: session.role().to_string(),
+                claims: session.claims().to_string(),
+                sql: p.sql,
+            }),
         });
     }
 
@@ -429,6 +467,7 @@ impl Harness<'_> {
                     };
                     let session = self.session(who);
                     let mut tx = pg.transaction()?;
+                    let mut setup = None;
                     let sql = match cmd {
                         Command::Select => {
                             let cols = match access::grant(table, who.db_role(), cmd)
@@ -442,7 +481,11 @@ impl Harness<'_> {
                                 qualified("public", &table.name)
                             )
                         }
-                        Command::Insert => self.insert_as(&mut tx, table, who)?,
+                        Command::Insert => {
+                            let (prep, sql) = self.insert_as(&mut tx, table, who)?;
+                            setup = prep;
+                            sql
+                        }
                         Command::Update => {
                             let col = self.update_column(table, who);
                             format!(
@@ -462,14 +505,17 @@ impl Harness<'_> {
                     tx.rollback()?;
                     let policy = self.policy_name(table, who, cmd);
                     self.record(
-                        "matrix",
-                        &table.name,
-                        who.name(),
-                        cmd.sql(),
-                        &expected,
+                        Probe {
+                            group: "matrix",
+                            table: table.name.clone(),
+                            actor: who,
+                            op: cmd.sql().into(),
+                            expected,
+                            policy,
+                            sql,
+                            setup,
+                        },
                         &actual,
-                        policy,
-                        &sql,
                     );
                 }
             }
@@ -485,22 +531,22 @@ impl Harness<'_> {
         tx: &mut Transaction<'_>,
         table: &Table,
         who: Who,
-    ) -> Result<String, PgError> {
+    ) -> Result<(Option<String>, String), PgError> {
         let pk = self.pk(table).unwrap_or_else(|| "false".into());
         let mut n = 0;
+        let delete = format!(
+            "delete from {} where {pk}",
+            qualified("public", &table.name)
+        );
+        let mut setup = Some(delete.clone());
         {
             let mut sp = tx.transaction()?;
-            if sp
-                .batch_execute(&format!(
-                    "delete from {} where {pk}",
-                    qualified("public", &table.name)
-                ))
-                .is_ok()
-            {
+            if sp.batch_execute(&delete).is_ok() {
                 sp.commit()?;
             } else {
                 sp.rollback()?;
                 n = 1;
+                setup = None;
             }
         }
         let row = self
@@ -518,7 +564,7 @@ impl Harness<'_> {
                     .collect(),
                 _ => row.values,
             };
-        Ok(insert_sql(table, &values, false))
+        Ok((setup, insert_sql(table, &values, false)))
     }
 
     fn update_column(&self, table: &Table, who: Who) -> String {
@@ -574,14 +620,17 @@ impl Harness<'_> {
                     tx.rollback()?;
                     let op = format!("{} `{}`", cmd.sql(), c.name);
                     self.record(
-                        "columns",
-                        &table.name,
-                        "owner",
-                        &op,
-                        "refused",
+                        Probe {
+                            group: "columns",
+                            table: table.name.clone(),
+                            actor: Who::Owner,
+                            op,
+                            expected: "refused".into(),
+                            policy: Some(format!("column privileges of {}", table.name)),
+                            sql,
+                            setup: None,
+                        },
                         &actual,
-                        Some(format!("column privileges of {}", table.name)),
-                        &sql,
                     );
                 }
             }
@@ -623,14 +672,17 @@ impl Harness<'_> {
                 tx.rollback()?;
                 let op = format!("move `{col}` to another user");
                 self.record(
-                    "ownership",
-                    &table.name,
-                    "owner",
-                    &op,
-                    "refused",
+                    Probe {
+                        group: "ownership",
+                        table: table.name.clone(),
+                        actor: Who::Owner,
+                        op,
+                        expected: "refused".into(),
+                        policy: Some(format!("{}_update_authenticated", table.name)),
+                        sql,
+                        setup: None,
+                    },
                     &actual,
-                    Some(format!("{}_update_authenticated", table.name)),
-                    &sql,
                 );
             }
         }
@@ -692,6 +744,7 @@ impl Harness<'_> {
             passed,
             policy: Some("on delete cascade / set null".into()),
             detail: (!passed).then(|| del.clone()),
+            probe: None,
         });
         Ok(())
     }
@@ -827,6 +880,7 @@ impl Harness<'_> {
                 actual,
                 policy: None,
                 detail,
+                probe: None,
             });
         }
         Ok(())
