@@ -1913,6 +1913,7 @@ pub mod pg {
         fn accepts(ty: &Type) -> bool {
             *ty == Type::NUMERIC
         }
+
         postgres_types::to_sql_checked!();
     }
 
@@ -2013,6 +2014,7 @@ pub mod pg {
         fn accepts(ty: &Type) -> bool {
             *ty == Type::INTERVAL
         }
+
         postgres_types::to_sql_checked!();
     }
 
@@ -2142,6 +2144,7 @@ pub mod pg {
         fn accepts(ty: &Type) -> bool {
             *ty == Type::TS_VECTOR
         }
+
         postgres_types::to_sql_checked!();
     }
 }

@@ -227,7 +227,19 @@ impl Lower<'_> {
     fn run(&mut self, f: &syn::File) -> ir::Schema {
         let target = match f.target.as_ref().map(|t| t.value.as_str()) {
             None | Some("supabase") => ir::Target::Supabase,
-            Some("postgres") => ir::Target::Postgres,
+            Some("postgres") => {
+                let t = f.target.as_ref().expect("some");
+                self.error(
+                    Code::InvalidValue,
+                    t.span,
+                    "target",
+                    "target `postgres` is not supported yet: the generated SQL relies on Supabase's roles \
+                     (`anon`, `authenticated`, `service_role`), `auth.uid()` and the `supabase_realtime` publication",
+                    "use `target: supabase` (the default); for a plain PostgreSQL, create those roles and functions first \
+                     (schemac's test harness shows how: schema-pg/sql/platform.sql)",
+                );
+                ir::Target::Postgres
+            }
             Some(other) => {
                 let t = f.target.as_ref().expect("some");
                 self.error(
@@ -397,6 +409,7 @@ impl Lower<'_> {
         if let Some(rs) = &role_source {
             self.check_role_source_locked(rs, &tables, f.roles.as_ref());
         }
+        self.check_relation_names(&tables);
         let tables = self.toposort(tables);
         let functions = f
             .functions
@@ -2196,26 +2209,81 @@ impl Lower<'_> {
         }
     }
 
+    /// Tables, indexes and the indexes behind primary keys and unique constraints share one
+    /// namespace per schema in PostgreSQL: two of them with one name would fail at migration time.
+    fn check_relation_names(&mut self, tables: &[(&syn::Table, ir::Table)]) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (st, t) in tables {
+            let mut names = vec![(t.name.clone(), format!("table `{}`", t.name))];
+            if !t.primary_key.is_empty() {
+                names.push((format!("{}_pkey", t.name), format!("the primary key of `{}`", t.name)));
+            }
+            names.extend(t.uniques.iter().map(|u| (u.name.clone(), format!("a unique constraint of `{}`", t.name))));
+            names.extend(t.indexes.iter().map(|i| (i.name.clone(), format!("an index of `{}`", t.name))));
+            for (name, what) in names {
+                if let Some(first) = seen.get(&name) {
+                    let span = st.indexes.iter().find_map(|ix| ix.name.as_ref().filter(|n| n.value == name).map(|n| n.span)).unwrap_or(st.name.span);
+                    self.error(
+                        Code::DuplicateName,
+                        span,
+                        &format!("tables.{}", t.name),
+                        format!("`{name}` names both {first} and {what}"),
+                        "tables, indexes and key constraints share one namespace: give the index a different `name`",
+                    );
+                } else {
+                    seen.insert(name, what);
+                }
+            }
+        }
+    }
+
     /// Orders tables so every foreign key target comes first (ties by name); reports cycles.
     fn toposort(&mut self, tables: Vec<(&syn::Table, ir::Table)>) -> Vec<ir::Table> {
         let mut remaining: BTreeMap<String, (Span, ir::Table)> = tables
             .into_iter()
             .map(|(s, t)| (t.name.clone(), (s.name.span, t)))
             .collect();
+        // Kahn's algorithm: the next table is the first by name whose targets are all placed
+        // (the same order as rescanning for the first ready table, without the O(n^2) rescans).
+        let mut waiting: BTreeMap<String, usize> = BTreeMap::new();
+        let mut dependents: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, (_, t)) in &remaining {
+            let targets: BTreeSet<&String> = t
+                .foreign_keys
+                .iter()
+                .filter(|fk| {
+                    fk.target.schema == "public"
+                        && &fk.target.name != name
+                        && remaining.contains_key(&fk.target.name)
+                })
+                .map(|fk| &fk.target.name)
+                .collect();
+            for target in &targets {
+                dependents
+                    .entry((*target).clone())
+                    .or_default()
+                    .push(name.clone());
+            }
+            waiting.insert(name.clone(), targets.len());
+        }
+        let mut ready: BTreeSet<String> = waiting
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(name, _)| name.clone())
+            .collect();
         let mut out = Vec::new();
         while !remaining.is_empty() {
-            let ready: Option<String> = remaining
-                .iter()
-                .find(|(name, (_, t))| {
-                    t.foreign_keys.iter().all(|fk| {
-                        fk.target.schema != "public"
-                            || &fk.target.name == *name
-                            || !remaining.contains_key(&fk.target.name)
-                    })
-                })
-                .map(|(n, _)| n.clone());
-            match ready {
-                Some(n) => out.push(remaining.remove(&n).expect("present").1),
+            match ready.pop_first() {
+                Some(n) => {
+                    for d in dependents.get(&n).into_iter().flatten() {
+                        let w = waiting.get_mut(d).expect("counted");
+                        *w -= 1;
+                        if *w == 0 {
+                            ready.insert(d.clone());
+                        }
+                    }
+                    out.push(remaining.remove(&n).expect("present").1);
+                }
                 None => {
                     let names: Vec<String> = remaining.keys().cloned().collect();
                     let (span, _) = remaining.values().next().expect("non-empty");
@@ -2788,12 +2856,24 @@ impl Lower<'_> {
                     None
                 }
             },
-            syn::SeedValue::Scalar { text, .. } => {
+            syn::SeedValue::Scalar { text, quoted } => {
                 if let SqlType::Json | SqlType::Jsonb = ty {
-                    return Some(ir::SeedValue::Literal(
-                        serde_json::Value::String(text.value.clone()).to_string(),
-                        ty.clone(),
-                    ));
+                    // A plain scalar is read as YAML would (number, boolean, null); a quoted one
+                    // stays a string, like values inside mappings and lists.
+                    let v = if *quoted {
+                        serde_json::Value::String(text.value.clone())
+                    } else if let Ok(i) = text.value.parse::<i64>() {
+                        serde_json::Value::from(i)
+                    } else if let Some(n) = text.value.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                        serde_json::Value::Number(n)
+                    } else {
+                        match text.value.as_str() {
+                            "true" => serde_json::Value::Bool(true),
+                            "false" => serde_json::Value::Bool(false),
+                            _ => serde_json::Value::String(text.value.clone()),
+                        }
+                    };
+                    return Some(ir::SeedValue::Literal(v.to_string(), ty.clone()));
                 }
                 match check_scalar(&text.value, ty, &self.enums) {
                     Ok(()) => Some(ir::SeedValue::Literal(text.value.clone(), ty.clone())),

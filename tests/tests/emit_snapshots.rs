@@ -69,8 +69,8 @@ fn fixture_paths() -> Vec<PathBuf> {
         .collect();
     paths.sort();
     assert!(
-        paths.len() >= 24,
-        "expected at least 24 fixtures in {}, found {}",
+        paths.len() >= 23,
+        "expected at least 23 fixtures in {}, found {}",
         dir.display(),
         paths.len()
     );

@@ -1055,9 +1055,8 @@ mod tests {
     }
 
     const YAML: &str = r#"
-target: postgres
 extensions:
-  - { name: vector }
+  - { name: vector, schema: extensions }
 enums:
   state: [open, in-progress, "1st", "self", Open, done]
   kind: [a_b_c]
@@ -1100,6 +1099,17 @@ tables:
             "include!-able: no inner attributes"
         );
         syn::parse_file(&a).expect("the output is Rust");
+        // Items are separated by one blank line; runs of consts are not.
+        assert!(!a.contains("\n\n\n"));
+        assert!(a.contains("}\n\nimpl Items {\n"), "{a}");
+        assert!(
+            a.contains("        }\n\n        fn accepts(ty: &Type) -> bool {\n"),
+            "{a}"
+        );
+        assert!(
+            a.contains("    pub const COL_ID: &'static str = \"id\";\n    /// `type`\n"),
+            "{a}"
+        );
     }
 
     #[test]

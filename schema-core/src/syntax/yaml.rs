@@ -210,7 +210,11 @@ impl Reader<'_> {
                         ),
                         _ => format!("unknown key `{}` in `{path}`", key.as_str()),
                     },
-                    help_for(key.as_str(), "allowed keys", known),
+                    if key.as_str().contains(')') {
+                        "a `,` inside `{ ... }` separates keys: quote a value that contains one, e.g. `type: \"numeric(10, 2)\"`".to_string()
+                    } else {
+                        help_for(key.as_str(), "allowed keys", known)
+                    },
                 );
             }
         }
@@ -259,8 +263,9 @@ impl Reader<'_> {
         self.scalar(node, &m.child(key), what)
     }
 
+    /// A free-text value (comments, setup SQL), without trailing line breaks and spaces.
     fn opt_string(&mut self, m: &Map, key: &str) -> Option<String> {
-        self.opt_scalar(m, key, "a string").map(|n| n.value)
+        self.opt_scalar(m, key, "a string").map(|n| n.value.trim_end().to_string())
     }
 
     fn req_scalar(&mut self, m: &Map, key: &str, what: &str) -> Option<Name> {
