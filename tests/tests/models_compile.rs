@@ -576,27 +576,3 @@ fn rows_convert_from_postgres_rows() {
     ];
     assert!(names.iter().all(|n| n.contains("::models::")), "{names:?}");
 }
-#[allow(dead_code)] mod tmp_basic_types { include!("/tmp/cases/basic_types/models.rs"); }
-#[allow(dead_code)] mod tmp_checks { include!("/tmp/cases/checks/models.rs"); }
-#[allow(dead_code)] mod tmp_comments { include!("/tmp/cases/comments/models.rs"); }
-#[allow(dead_code)] mod tmp_composite_keys { include!("/tmp/cases/composite_keys/models.rs"); }
-#[allow(dead_code)] mod tmp_defaults { include!("/tmp/cases/defaults/models.rs"); }
-#[allow(dead_code)] mod tmp_foreign_keys { include!("/tmp/cases/foreign_keys/models.rs"); }
-#[allow(dead_code)] mod tmp_functions { include!("/tmp/cases/functions/models.rs"); }
-#[allow(dead_code)] mod tmp_grants { include!("/tmp/cases/grants/models.rs"); }
-#[allow(dead_code)] mod tmp_helpers_schema { include!("/tmp/cases/helpers_schema/models.rs"); }
-#[allow(dead_code)] mod tmp_identity_generated { include!("/tmp/cases/identity_generated/models.rs"); }
-#[allow(dead_code)] mod tmp_indexes { include!("/tmp/cases/indexes/models.rs"); }
-#[allow(dead_code)] mod tmp_policy_custom { include!("/tmp/cases/policy_custom/models.rs"); }
-#[allow(dead_code)] mod tmp_policy_member { include!("/tmp/cases/policy_member/models.rs"); }
-#[allow(dead_code)] mod tmp_policy_owner { include!("/tmp/cases/policy_owner/models.rs"); }
-#[allow(dead_code)] mod tmp_policy_parent { include!("/tmp/cases/policy_parent/models.rs"); }
-#[allow(dead_code)] mod tmp_policy_public_read { include!("/tmp/cases/policy_public_read/models.rs"); }
-#[allow(dead_code)] mod tmp_policy_role_column { include!("/tmp/cases/policy_role_column/models.rs"); }
-#[allow(dead_code)] mod tmp_policy_role_jwt { include!("/tmp/cases/policy_role_jwt/models.rs"); }
-#[allow(dead_code)] mod tmp_realtime { include!("/tmp/cases/realtime/models.rs"); }
-#[allow(dead_code)] mod tmp_rls_disabled { include!("/tmp/cases/rls_disabled/models.rs"); }
-#[allow(dead_code)] mod tmp_seed { include!("/tmp/cases/seed/models.rs"); }
-#[allow(dead_code)] mod tmp_timestamps { include!("/tmp/cases/timestamps/models.rs"); }
-#[allow(dead_code)] mod tmp_triggers { include!("/tmp/cases/triggers/models.rs"); }
-#[allow(dead_code)] mod tmp_allt { include!("/tmp/allt/gen/models.rs"); }
