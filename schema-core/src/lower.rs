@@ -2216,13 +2216,29 @@ impl Lower<'_> {
         for (st, t) in tables {
             let mut names = vec![(t.name.clone(), format!("table `{}`", t.name))];
             if !t.primary_key.is_empty() {
-                names.push((format!("{}_pkey", t.name), format!("the primary key of `{}`", t.name)));
+                names.push((
+                    format!("{}_pkey", t.name),
+                    format!("the primary key of `{}`", t.name),
+                ));
             }
-            names.extend(t.uniques.iter().map(|u| (u.name.clone(), format!("a unique constraint of `{}`", t.name))));
-            names.extend(t.indexes.iter().map(|i| (i.name.clone(), format!("an index of `{}`", t.name))));
+            names.extend(t.uniques.iter().map(|u| {
+                (
+                    u.name.clone(),
+                    format!("a unique constraint of `{}`", t.name),
+                )
+            }));
+            names.extend(
+                t.indexes
+                    .iter()
+                    .map(|i| (i.name.clone(), format!("an index of `{}`", t.name))),
+            );
             for (name, what) in names {
                 if let Some(first) = seen.get(&name) {
-                    let span = st.indexes.iter().find_map(|ix| ix.name.as_ref().filter(|n| n.value == name).map(|n| n.span)).unwrap_or(st.name.span);
+                    let span = st
+                        .indexes
+                        .iter()
+                        .find_map(|ix| ix.name.as_ref().filter(|n| n.value == name).map(|n| n.span))
+                        .unwrap_or(st.name.span);
                     self.error(
                         Code::DuplicateName,
                         span,
@@ -2864,7 +2880,12 @@ impl Lower<'_> {
                         serde_json::Value::String(text.value.clone())
                     } else if let Ok(i) = text.value.parse::<i64>() {
                         serde_json::Value::from(i)
-                    } else if let Some(n) = text.value.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                    } else if let Some(n) = text
+                        .value
+                        .parse::<f64>()
+                        .ok()
+                        .and_then(serde_json::Number::from_f64)
+                    {
                         serde_json::Value::Number(n)
                     } else {
                         match text.value.as_str() {

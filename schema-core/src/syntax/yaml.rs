@@ -265,7 +265,8 @@ impl Reader<'_> {
 
     /// A free-text value (comments, setup SQL), without trailing line breaks and spaces.
     fn opt_string(&mut self, m: &Map, key: &str) -> Option<String> {
-        self.opt_scalar(m, key, "a string").map(|n| n.value.trim_end().to_string())
+        self.opt_scalar(m, key, "a string")
+            .map(|n| n.value.trim_end().to_string())
     }
 
     fn req_scalar(&mut self, m: &Map, key: &str, what: &str) -> Option<Name> {
