@@ -294,6 +294,8 @@ begin
 end;
 $$;
 
+comment on function "public"."handle_new_user"() is 'Creates the profile and settings of every new auth user.';
+
 revoke all on function "public"."handle_new_user"() from public, "anon", "authenticated", "service_role";
 
 -- Documents linked to a conversation the current user is a member of.
@@ -309,6 +311,8 @@ from public.document_conversation_links l
 join public.conversation_members m on m.conversation_id = l.conversation_id
 where m.user_id = (select auth.uid())
 $$;
+
+comment on function "private"."shared_document_ids"() is 'Documents linked to a conversation the current user is a member of.';
 
 revoke all on function "private"."shared_document_ids"() from public, "anon", "authenticated", "service_role";
 
@@ -336,6 +340,8 @@ begin
 end;
 $$;
 
+comment on function "public"."create_api_key"(text, timestamptz) is 'Creates an API key for the current user; returns the key once, stores only its SHA-256.';
+
 revoke all on function "public"."create_api_key"(text, timestamptz) from public, "anon", "authenticated", "service_role";
 
 grant execute on function "public"."create_api_key"(text, timestamptz) to "authenticated", "service_role";
@@ -356,6 +362,8 @@ order by c.embedding operator(extensions.<=>) query_embedding
 limit least(greatest(match_count, 1), 200)
 $$;
 
+comment on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) is 'Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies).';
+
 revoke all on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) from public, "anon", "authenticated", "service_role";
 
 grant execute on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) to "authenticated", "service_role";
@@ -374,6 +382,8 @@ where u.created_at >= from_ts and u.created_at < to_ts
 group by 1, 2
 order by 1, 2
 $$;
+
+comment on function "public"."usage_summary"(timestamptz, timestamptz) is 'Tokens per day and model for the caller (every user''s for admins), between two instants.';
 
 revoke all on function "public"."usage_summary"(timestamptz, timestamptz) from public, "anon", "authenticated", "service_role";
 

@@ -45,39 +45,11 @@ pub fn statements(schema: &Schema) -> Vec<String> {
         ));
     }
     for e in &schema.enums {
-        let values: Vec<String> = e.values.iter().map(|v| literal(v)).collect();
-        s.push(format!(
-            "create type {} as enum ({});",
-            qualified("public", &e.name),
-            values.join(", ")
-        ));
-        if let Some(c) = &e.comment {
-            s.push(format!(
-                "comment on type {} is {};",
-                qualified("public", &e.name),
-                literal(c)
-            ));
-        }
+        s.extend(create_enum(e));
     }
     for t in &schema.tables {
         s.push(create_table(t, vs.as_deref()));
-        if let Some(c) = &t.comment {
-            s.push(format!(
-                "comment on table {} is {};",
-                qualified("public", &t.name),
-                literal(c)
-            ));
-        }
-        for c in &t.columns {
-            if let Some(cm) = &c.comment {
-                s.push(format!(
-                    "comment on column {}.{} is {};",
-                    qualified("public", &t.name),
-                    quote(&c.name),
-                    literal(cm)
-                ));
-            }
-        }
+        s.extend(table_comments(t));
         for ix in &t.indexes {
             s.push(create_index(t, ix, vs.as_deref()));
         }
@@ -87,24 +59,11 @@ pub fn statements(schema: &Schema) -> Vec<String> {
         s.extend(helper_grants(schema, h));
     }
     for f in &schema.functions {
-        s.push(create_function(f, vs.as_deref()));
-        if let Some(c) = &f.comment {
-            s.push(format!(
-                "comment on function {} is {};",
-                function_signature(f, vs.as_deref()),
-                literal(c)
-            ));
-        }
-        s.extend(function_grants(f, vs.as_deref()));
+        s.extend(function_all(f, vs.as_deref()));
     }
     for t in &schema.tables {
         if t.timestamps {
-            s.push(format!(
-                "create trigger {} before update on {} for each row execute function {}();",
-                quote(&format!("{}_set_updated_at", t.name)),
-                qualified("public", &t.name),
-                qualified(&schema.helpers_schema, "set_updated_at")
-            ));
+            s.push(timestamps_trigger(schema, t));
         }
     }
     for tr in &schema.triggers {
@@ -114,19 +73,7 @@ pub fn statements(schema: &Schema) -> Vec<String> {
         s.extend(security(schema, t));
     }
     for t in &schema.tables {
-        if let Some(r) = &t.realtime {
-            if r.replica_identity_full {
-                s.push(format!(
-                    "alter table {} replica identity full;",
-                    qualified("public", &t.name)
-                ));
-            }
-            s.push(format!(
-                "alter publication {} add table {};",
-                quote("supabase_realtime"),
-                qualified("public", &t.name)
-            ));
-        }
+        s.extend(realtime(t));
     }
     s
 }
@@ -147,7 +94,7 @@ pub fn uses_helpers_schema(schema: &Schema) -> bool {
             .any(|f| f.schema == schema.helpers_schema)
 }
 
-fn create_table(t: &ir::Table, vs: Option<&str>) -> String {
+pub(crate) fn create_table(t: &ir::Table, vs: Option<&str>) -> String {
     let mut lines = Vec::new();
     for c in &t.columns {
         let mut l = format!("  {} {}", quote(&c.name), types::sql(&c.ty, vs));
@@ -209,7 +156,7 @@ fn create_table(t: &ir::Table, vs: Option<&str>) -> String {
     )
 }
 
-fn create_index(t: &ir::Table, ix: &ir::Index, vs: Option<&str>) -> String {
+pub(crate) fn create_index(t: &ir::Table, ix: &ir::Index, vs: Option<&str>) -> String {
     let cols: Vec<String> = ix
         .columns
         .iter()
@@ -280,7 +227,7 @@ fn helper_roles(schema: &Schema, name: &str) -> Vec<DbRole> {
     roles
 }
 
-fn helper(schema: &Schema, h: &Helper) -> String {
+pub(crate) fn helper(schema: &Schema, h: &Helper) -> String {
     let hs = &schema.helpers_schema;
     match h {
         Helper::HasRole { name, table, column, user_column, arg_type } => format!(
@@ -326,7 +273,7 @@ fn helper(schema: &Schema, h: &Helper) -> String {
     }
 }
 
-fn helper_grants(schema: &Schema, h: &Helper) -> Vec<String> {
+pub(crate) fn helper_grants(schema: &Schema, h: &Helper) -> Vec<String> {
     let sig = format!(
         "{}({})",
         qualified(&schema.helpers_schema, h.name()),
@@ -358,7 +305,7 @@ pub fn function_signature(f: &ir::Function, vs: Option<&str>) -> String {
     format!("{}({})", qualified(&f.schema, &f.name), args.join(", "))
 }
 
-fn create_function(f: &ir::Function, vs: Option<&str>) -> String {
+pub(crate) fn create_function(f: &ir::Function, vs: Option<&str>) -> String {
     let args: Vec<String> = f
         .args
         .iter()
@@ -409,7 +356,7 @@ fn create_function(f: &ir::Function, vs: Option<&str>) -> String {
     out
 }
 
-fn function_grants(f: &ir::Function, vs: Option<&str>) -> Vec<String> {
+pub(crate) fn function_grants(f: &ir::Function, vs: Option<&str>) -> Vec<String> {
     let sig = function_signature(f, vs);
     let mut v = vec![format!(
         "revoke all on function {sig} from public, {};",
@@ -426,7 +373,7 @@ fn function_grants(f: &ir::Function, vs: Option<&str>) -> Vec<String> {
     v
 }
 
-fn create_trigger(tr: &ir::Trigger) -> String {
+pub(crate) fn create_trigger(tr: &ir::Trigger) -> String {
     let events: Vec<&str> = tr.events.iter().map(|e| e.sql()).collect();
     format!(
         "create trigger {} {} {} on {} for each {} execute function {}();",
@@ -441,45 +388,90 @@ fn create_trigger(tr: &ir::Trigger) -> String {
 
 /// RLS, grants and policies of one table.
 fn security(schema: &Schema, t: &ir::Table) -> Vec<String> {
-    let tq = qualified("public", &t.name);
     let mut s = Vec::new();
     if t.rls {
-        s.push(format!("alter table {tq} enable row level security;"));
+        s.push(format!("alter table {} enable row level security;", qualified("public", &t.name)));
     }
-    s.push(format!(
-        "revoke all on table {tq} from {};",
-        list(&["anon", "authenticated", "service_role"])
-    ));
+    s.extend(grants(t));
+    for p in policies(schema, t) {
+        s.push(p.sql);
+    }
+    s
+}
+
+/// `revoke all` from the API roles, then exactly the privileges the table's grants say.
+pub(crate) fn grants(t: &ir::Table) -> Vec<String> {
+    let tq = qualified("public", &t.name);
+    let mut s = vec![format!("revoke all on table {tq} from {};", list(&["anon", "authenticated", "service_role"]))];
     for role in DbRole::ALL {
-        let whole: Vec<&str> = t
-            .grants
-            .iter()
-            .filter(|g| g.role == role && g.columns.is_none())
-            .map(|g| g.command.sql())
-            .collect();
+        let whole: Vec<&str> = t.grants.iter().filter(|g| g.role == role && g.columns.is_none()).map(|g| g.command.sql()).collect();
         if !whole.is_empty() {
-            s.push(format!(
-                "grant {} on table {tq} to {};",
-                whole.join(", "),
-                quote(role.name())
-            ));
+            s.push(format!("grant {} on table {tq} to {};", whole.join(", "), quote(role.name())));
         }
         for g in t.grants.iter().filter(|g| g.role == role) {
             if let Some(cols) = &g.columns {
                 if !cols.is_empty() {
-                    s.push(format!(
-                        "grant {} ({}) on table {tq} to {};",
-                        g.command.sql(),
-                        list(cols),
-                        quote(role.name())
-                    ));
+                    s.push(format!("grant {} ({}) on table {tq} to {};", g.command.sql(), list(cols), quote(role.name())));
                 }
             }
         }
     }
-    for p in policies(schema, t) {
-        s.push(p.sql);
+    s
+}
+
+/// `create type ... as enum` and its comment.
+pub(crate) fn create_enum(e: &ir::Enum) -> Vec<String> {
+    let values: Vec<String> = e.values.iter().map(|v| literal(v)).collect();
+    let mut s = vec![format!("create type {} as enum ({});", qualified("public", &e.name), values.join(", "))];
+    if let Some(c) = &e.comment {
+        s.push(format!("comment on type {} is {};", qualified("public", &e.name), literal(c)));
     }
+    s
+}
+
+/// Comments on a table and its columns.
+pub(crate) fn table_comments(t: &ir::Table) -> Vec<String> {
+    let mut s = Vec::new();
+    if let Some(c) = &t.comment {
+        s.push(format!("comment on table {} is {};", qualified("public", &t.name), literal(c)));
+    }
+    for c in &t.columns {
+        if let Some(cm) = &c.comment {
+            s.push(format!("comment on column {}.{} is {};", qualified("public", &t.name), quote(&c.name), literal(cm)));
+        }
+    }
+    s
+}
+
+/// The `updated_at` trigger of a table with `timestamps: true`.
+pub(crate) fn timestamps_trigger(schema: &Schema, t: &ir::Table) -> String {
+    format!(
+        "create trigger {} before update on {} for each row execute function {}();",
+        quote(&format!("{}_set_updated_at", t.name)),
+        qualified("public", &t.name),
+        qualified(&schema.helpers_schema, "set_updated_at")
+    )
+}
+
+/// Realtime publication membership (and replica identity) of a table.
+pub(crate) fn realtime(t: &ir::Table) -> Vec<String> {
+    let mut s = Vec::new();
+    if let Some(r) = &t.realtime {
+        if r.replica_identity_full {
+            s.push(format!("alter table {} replica identity full;", qualified("public", &t.name)));
+        }
+        s.push(format!("alter publication {} add table {};", quote("supabase_realtime"), qualified("public", &t.name)));
+    }
+    s
+}
+
+/// A function, its comment and its grants.
+pub(crate) fn function_all(f: &ir::Function, vs: Option<&str>) -> Vec<String> {
+    let mut s = vec![create_function(f, vs)];
+    if let Some(c) = &f.comment {
+        s.push(format!("comment on function {} is {};", function_signature(f, vs), literal(c)));
+    }
+    s.extend(function_grants(f, vs));
     s
 }
 
