@@ -139,7 +139,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             name,
             reset,
         } => {
-            let (_, c) = compile(&input)?;
+            let (sources, c) = compile(&input)?;
             let Some(ir) = c.ir else {
                 return Ok(ExitCode::from(1));
             };
@@ -167,6 +167,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let plan = match generate::plan(&ir, lock.as_ref(), &opts) {
                 Ok(p) => p,
+                Err(generate::PlanError::Refused(diags)) => {
+                    let c = Compilation {
+                        ir: None,
+                        diagnostics: diags,
+                    };
+                    print_diagnostics(&sources, &c, input.format);
+                    return Ok(ExitCode::from(1));
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     return Ok(ExitCode::from(1));
@@ -225,6 +233,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             let written = fsio::write_all(&out, &plan.files)?;
+            for rel in &plan.remove {
+                let path = out.join(rel);
+                if path.exists() {
+                    std::fs::remove_file(&path)
+                        .map_err(|e| anyhow::anyhow!("cannot remove `{}`: {e}", path.display()))?;
+                    eprintln!("removed {}", path.display());
+                }
+            }
+            for m in &plan.new_migrations {
+                eprintln!("new migration {}_{}", m.version, m.name);
+            }
+            if !plan.new_migrations.is_empty() {
+                for s in &plan.summary {
+                    eprintln!("  {s}");
+                }
+            }
             eprintln!(
                 "wrote {written} of {} files in {}",
                 plan.files.len(),

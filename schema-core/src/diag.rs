@@ -54,6 +54,7 @@ codes! {
     IndexMethod = "S0027", "an index method or operator class does not fit the column";
     ReservedName = "S0028", "a name is reserved by schemac or the platform";
     TypeMismatch = "S0029", "a value does not fit the declared type";
+    Destructive = "S0030", "a schema change would lose data";
 }
 
 #[derive(Clone, Debug, Serialize)]

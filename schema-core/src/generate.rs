@@ -29,26 +29,35 @@ pub struct OutFile {
     pub contents: String,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum PlanError {
     BadVersion(String),
     BadName(String),
-    /// The schema changed since the recorded migrations and no incremental migration can be made.
-    SchemaChanged {
+    /// A new migration's version must sort after the last recorded one.
+    VersionNotLater {
+        version: String,
         last: String,
     },
+    /// The change needs something the schema did not say (e.g. an intended destructive change).
+    Refused(Vec<crate::diag::Diagnostic>),
 }
 
 impl std::fmt::Display for PlanError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            PlanError::BadVersion(v) => write!(f, "migration version `{v}` is not 14 digits (YYYYMMDDHHMMSS)"),
-            PlanError::BadName(n) => write!(f, "migration name `{n}` must be lower-case letters, digits and `_`"),
-            PlanError::SchemaChanged { last } => write!(
+            PlanError::BadVersion(v) => write!(
                 f,
-                "the schema changed since migration `{last}`, and this version of schemac cannot yet write an incremental migration; \
-                 run `schemac generate --reset` to rewrite the first migration (only if it was never applied to a database you keep)"
+                "migration version `{v}` is not 14 digits (YYYYMMDDHHMMSS)"
             ),
+            PlanError::BadName(n) => write!(
+                f,
+                "migration name `{n}` must be lower-case letters, digits and `_`"
+            ),
+            PlanError::VersionNotLater { version, last } => write!(
+                f,
+                "migration version `{version}` must be later than the last migration `{last}`"
+            ),
+            PlanError::Refused(d) => write!(f, "{} change(s) refused", d.len()),
         }
     }
 }
@@ -57,6 +66,38 @@ pub struct Plan {
     pub files: Vec<OutFile>,
     /// Migrations recorded in the lock that must exist unchanged on disk.
     pub keep: Vec<MigrationRecord>,
+    /// Migration files of the lock that no longer exist in the plan (after `--reset`).
+    pub remove: Vec<String>,
+    /// The new migrations this plan writes (empty when nothing changed).
+    pub new_migrations: Vec<MigrationRecord>,
+    /// What changed, one line per change (for the CLI's summary).
+    pub summary: Vec<String>,
+}
+
+/// The text of an incremental migration file.
+fn migration_text(
+    opts: &GenerateOptions,
+    title: &str,
+    summary: &[String],
+    stmts: &[String],
+) -> String {
+    let mut out = emit::header("--", &opts.emit);
+    out.push_str(&format!("-- {title}\n"));
+    for s in summary {
+        out.push_str(&format!("--   {s}\n"));
+    }
+    for st in stmts {
+        out.push('\n');
+        out.push_str(st);
+        out.push('\n');
+    }
+    emit::finish(out)
+}
+
+/// `version + 1 second`, still 14 digits (only the order matters to the migration tools).
+fn next_version(v: &str) -> String {
+    let n: u64 = v.parse().unwrap_or(0);
+    format!("{:014}", n + 1)
 }
 
 pub fn migration_paths(r: &MigrationRecord) -> (String, String) {
@@ -108,22 +149,98 @@ pub fn plan(
             ],
         )
     };
+    let mut remove = Vec::new();
+    let mut new_migrations = Vec::new();
+    let mut summary = Vec::new();
     match lock {
         Some(l) if !opts.reset && !l.migrations.is_empty() => {
-            if &l.schema != schema {
-                return Err(PlanError::SchemaChanged {
-                    last: l
-                        .migrations
-                        .last()
-                        .map(|m| format!("{}_{}", m.version, m.name))
-                        .unwrap_or_default(),
-                });
-            }
             keep = l.migrations.clone();
             migrations = l.migrations.clone();
+            if &l.schema != schema {
+                let mut diags = crate::diag::Diagnostics::default();
+                let d = crate::diff::diff(&l.schema, schema, &mut diags);
+                if diags.has_errors() {
+                    return Err(PlanError::Refused(diags.into_sorted()));
+                }
+                if !d.is_empty() {
+                    let last = l.migrations.last().expect("non-empty");
+                    let version = opts
+                        .version
+                        .clone()
+                        .unwrap_or_else(|| opts.now_version.clone());
+                    if version <= last.version {
+                        return Err(PlanError::VersionNotLater {
+                            version,
+                            last: format!("{}_{}", last.version, last.name),
+                        });
+                    }
+                    let name = opts.name.clone().unwrap_or_else(|| d.suggested_name());
+                    let mut version = version;
+                    let add = |version: String,
+                               name: String,
+                               title: &str,
+                               up: &[String],
+                               down: &[String],
+                               files: &mut Vec<OutFile>| {
+                        let up =
+                            migration_text(opts, &format!("{title}; changes:"), &d.summary, up);
+                        let down = migration_text(opts, &format!("Reverts {version}_{name}: runs the reverse of every change, in reverse order."), &[], down);
+                        let rec = MigrationRecord {
+                            version,
+                            name,
+                            up_sha256: sha256_hex(&up),
+                            down_sha256: sha256_hex(&down),
+                        };
+                        let (up_path, down_path) = migration_paths(&rec);
+                        files.push(OutFile {
+                            path: up_path,
+                            contents: up,
+                        });
+                        files.push(OutFile {
+                            path: down_path,
+                            contents: down,
+                        });
+                        rec
+                    };
+                    if let Some((eu, ed)) = &d.enum_values {
+                        let n = crate::lower::fit_name(format!("{name}_enum_values"));
+                        let rec = add(
+                            version.clone(),
+                            n,
+                            "New enum values, committed before the migration that uses them",
+                            eu,
+                            ed,
+                            &mut files,
+                        );
+                        migrations.push(rec.clone());
+                        new_migrations.push(rec);
+                        version = next_version(&version);
+                    }
+                    if !d.up.is_empty() {
+                        let rec = add(
+                            version,
+                            name,
+                            "Incremental migration",
+                            &d.up,
+                            &d.down,
+                            &mut files,
+                        );
+                        migrations.push(rec.clone());
+                        new_migrations.push(rec);
+                    }
+                }
+                summary = d.summary;
+            }
         }
         _ => {
             let first = lock.and_then(|l| l.migrations.first());
+            if let Some(l) = lock {
+                for m in l.migrations.iter().skip(1) {
+                    let (u, d) = migration_paths(m);
+                    remove.push(u);
+                    remove.push(d);
+                }
+            }
             let version = opts
                 .version
                 .clone()
@@ -136,7 +253,9 @@ pub fn plan(
                 .unwrap_or_else(|| "init".to_string());
             let (rec, f) = fresh(version, name);
             files.extend(f);
+            new_migrations.push(rec.clone());
             migrations.push(rec);
+            summary.push("create the whole schema".to_string());
         }
     }
     files.push(OutFile {
@@ -160,5 +279,11 @@ pub fn plan(
         path: LOCK_FILE.into(),
         contents: lock.to_json(),
     });
-    Ok(Plan { files, keep })
+    Ok(Plan {
+        files,
+        keep,
+        remove,
+        new_migrations,
+        summary,
+    })
 }

@@ -17,7 +17,31 @@ pub struct Schema {
     pub functions: Vec<Function>,
     pub triggers: Vec<Trigger>,
     pub seed: Vec<SeedRow>,
+    /// How to get here from the previous schema (renames, conversions, intended data loss).
+    /// Not part of the compiled state: ignored by equality and not recorded in the lock.
+    #[serde(skip)]
+    pub hints: Hints,
 }
+
+/// Migration hints written in the schema; they only matter for the next migration.
+#[derive(Clone, Debug, Default)]
+pub struct Hints {
+    /// (previous name, name)
+    pub table_renames: Vec<(String, String)>,
+    /// (table, previous column name, column name)
+    pub column_renames: Vec<(String, String, String)>,
+    /// (table, column, canonical SQL converting the old value)
+    pub usings: Vec<(String, String, String)>,
+    /// Destructive changes the author intends, as written (`drop table notes`, ...).
+    pub allow_destructive: Vec<String>,
+}
+
+impl PartialEq for Hints {
+    fn eq(&self, _: &Hints) -> bool {
+        true
+    }
+}
+impl Eq for Hints {}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -4,6 +4,7 @@
 //! `emit::*` (migration, down script, policies document, Rust models, seed, lock file).
 
 pub mod diag;
+pub mod diff;
 pub mod emit;
 pub mod expr;
 pub mod generate;
@@ -72,4 +73,5 @@ fn merge(into: &mut syntax::File, f: syntax::File) {
     into.functions.extend(f.functions);
     into.triggers.extend(f.triggers);
     into.seed.extend(f.seed);
+    into.allow_destructive.extend(f.allow_destructive);
 }

@@ -69,6 +69,7 @@ struct Lower<'d> {
     table_cols: BTreeMap<String, Vec<(String, SqlType)>>,
     table_pks: BTreeMap<String, Vec<String>>,
     declared_functions: Vec<String>,
+    hints: ir::Hints,
 }
 
 pub fn lower(file: &syn::File, diags: &mut Diagnostics) -> ir::Schema {
@@ -81,6 +82,7 @@ pub fn lower(file: &syn::File, diags: &mut Diagnostics) -> ir::Schema {
         table_cols: BTreeMap::new(),
         table_pks: BTreeMap::new(),
         declared_functions: Vec::new(),
+        hints: ir::Hints::default(),
     };
     l.run(file)
 }
@@ -399,6 +401,30 @@ impl Lower<'_> {
             self.declared_functions
                 .push(format!("{schema}.{}", func.name.value));
         }
+        for t in &f.tables {
+            if let Some(from) = &t.renamed_from {
+                if self.ident(
+                    from,
+                    &format!("tables.{}.renamed_from", t.name.value),
+                    "table",
+                ) {
+                    self.hints
+                        .table_renames
+                        .push((from.value.clone(), t.name.value.clone()));
+                }
+            }
+        }
+        self.hints.allow_destructive = f
+            .allow_destructive
+            .iter()
+            .map(|a| {
+                a.value
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_ascii_lowercase()
+            })
+            .collect();
         let role_source = f.roles.as_ref().and_then(|r| self.role_source(r));
         let mut tables = Vec::new();
         for (t, cols) in prepared {
@@ -438,6 +464,7 @@ impl Lower<'_> {
             functions,
             triggers,
             seed,
+            hints: std::mem::take(&mut self.hints),
         }
     }
 
@@ -646,6 +673,24 @@ impl Lower<'_> {
                 if let Some(d) = text {
                     cols[ci].default =
                         self.column_expr(d, &format!("{cpath}.default"), &name, "default", false);
+                }
+            }
+            if let Some(from) = &c.renamed_from {
+                if self.ident(from, &format!("{cpath}.renamed_from"), "column") {
+                    self.hints.column_renames.push((
+                        name.clone(),
+                        from.value.clone(),
+                        c.name.value.clone(),
+                    ));
+                }
+            }
+            if let Some(u) = &c.using {
+                if let Some(e) =
+                    self.column_expr(u, &format!("{cpath}.using"), &name, "type conversion", true)
+                {
+                    self.hints
+                        .usings
+                        .push((name.clone(), c.name.value.clone(), e));
                 }
             }
             if let Some(g) = &c.generated {

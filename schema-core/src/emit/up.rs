@@ -390,7 +390,10 @@ pub(crate) fn create_trigger(tr: &ir::Trigger) -> String {
 fn security(schema: &Schema, t: &ir::Table) -> Vec<String> {
     let mut s = Vec::new();
     if t.rls {
-        s.push(format!("alter table {} enable row level security;", qualified("public", &t.name)));
+        s.push(format!(
+            "alter table {} enable row level security;",
+            qualified("public", &t.name)
+        ));
     }
     s.extend(grants(t));
     for p in policies(schema, t) {
@@ -402,16 +405,33 @@ fn security(schema: &Schema, t: &ir::Table) -> Vec<String> {
 /// `revoke all` from the API roles, then exactly the privileges the table's grants say.
 pub(crate) fn grants(t: &ir::Table) -> Vec<String> {
     let tq = qualified("public", &t.name);
-    let mut s = vec![format!("revoke all on table {tq} from {};", list(&["anon", "authenticated", "service_role"]))];
+    let mut s = vec![format!(
+        "revoke all on table {tq} from {};",
+        list(&["anon", "authenticated", "service_role"])
+    )];
     for role in DbRole::ALL {
-        let whole: Vec<&str> = t.grants.iter().filter(|g| g.role == role && g.columns.is_none()).map(|g| g.command.sql()).collect();
+        let whole: Vec<&str> = t
+            .grants
+            .iter()
+            .filter(|g| g.role == role && g.columns.is_none())
+            .map(|g| g.command.sql())
+            .collect();
         if !whole.is_empty() {
-            s.push(format!("grant {} on table {tq} to {};", whole.join(", "), quote(role.name())));
+            s.push(format!(
+                "grant {} on table {tq} to {};",
+                whole.join(", "),
+                quote(role.name())
+            ));
         }
         for g in t.grants.iter().filter(|g| g.role == role) {
             if let Some(cols) = &g.columns {
                 if !cols.is_empty() {
-                    s.push(format!("grant {} ({}) on table {tq} to {};", g.command.sql(), list(cols), quote(role.name())));
+                    s.push(format!(
+                        "grant {} ({}) on table {tq} to {};",
+                        g.command.sql(),
+                        list(cols),
+                        quote(role.name())
+                    ));
                 }
             }
         }
@@ -422,9 +442,17 @@ pub(crate) fn grants(t: &ir::Table) -> Vec<String> {
 /// `create type ... as enum` and its comment.
 pub(crate) fn create_enum(e: &ir::Enum) -> Vec<String> {
     let values: Vec<String> = e.values.iter().map(|v| literal(v)).collect();
-    let mut s = vec![format!("create type {} as enum ({});", qualified("public", &e.name), values.join(", "))];
+    let mut s = vec![format!(
+        "create type {} as enum ({});",
+        qualified("public", &e.name),
+        values.join(", ")
+    )];
     if let Some(c) = &e.comment {
-        s.push(format!("comment on type {} is {};", qualified("public", &e.name), literal(c)));
+        s.push(format!(
+            "comment on type {} is {};",
+            qualified("public", &e.name),
+            literal(c)
+        ));
     }
     s
 }
@@ -433,11 +461,20 @@ pub(crate) fn create_enum(e: &ir::Enum) -> Vec<String> {
 pub(crate) fn table_comments(t: &ir::Table) -> Vec<String> {
     let mut s = Vec::new();
     if let Some(c) = &t.comment {
-        s.push(format!("comment on table {} is {};", qualified("public", &t.name), literal(c)));
+        s.push(format!(
+            "comment on table {} is {};",
+            qualified("public", &t.name),
+            literal(c)
+        ));
     }
     for c in &t.columns {
         if let Some(cm) = &c.comment {
-            s.push(format!("comment on column {}.{} is {};", qualified("public", &t.name), quote(&c.name), literal(cm)));
+            s.push(format!(
+                "comment on column {}.{} is {};",
+                qualified("public", &t.name),
+                quote(&c.name),
+                literal(cm)
+            ));
         }
     }
     s
@@ -458,9 +495,16 @@ pub(crate) fn realtime(t: &ir::Table) -> Vec<String> {
     let mut s = Vec::new();
     if let Some(r) = &t.realtime {
         if r.replica_identity_full {
-            s.push(format!("alter table {} replica identity full;", qualified("public", &t.name)));
+            s.push(format!(
+                "alter table {} replica identity full;",
+                qualified("public", &t.name)
+            ));
         }
-        s.push(format!("alter publication {} add table {};", quote("supabase_realtime"), qualified("public", &t.name)));
+        s.push(format!(
+            "alter publication {} add table {};",
+            quote("supabase_realtime"),
+            qualified("public", &t.name)
+        ));
     }
     s
 }
@@ -469,7 +513,11 @@ pub(crate) fn realtime(t: &ir::Table) -> Vec<String> {
 pub(crate) fn function_all(f: &ir::Function, vs: Option<&str>) -> Vec<String> {
     let mut s = vec![create_function(f, vs)];
     if let Some(c) = &f.comment {
-        s.push(format!("comment on function {} is {};", function_signature(f, vs), literal(c)));
+        s.push(format!(
+            "comment on function {} is {};",
+            function_signature(f, vs),
+            literal(c)
+        ));
     }
     s.extend(function_grants(f, vs));
     s

@@ -32,6 +32,8 @@ pub struct File {
     pub functions: Vec<Function>,
     pub triggers: Vec<Trigger>,
     pub seed: Vec<SeedBlock>,
+    /// Destructive changes the author intends, e.g. `drop column documents.description`.
+    pub allow_destructive: Vec<Name>,
 }
 
 #[derive(Clone, Debug)]
@@ -64,6 +66,8 @@ pub enum RoleSource {
 #[derive(Clone, Debug, Default)]
 pub struct Table {
     pub name: Name,
+    /// The table's previous name: the next migration renames it instead of dropping it.
+    pub renamed_from: Option<Name>,
     pub comment: Option<String>,
     pub columns: Vec<Column>,
     pub primary_key: Option<Spanned<Vec<Name>>>,
@@ -94,6 +98,10 @@ pub struct Column {
     pub identity: Option<Name>,
     pub generated: Option<Name>,
     pub comment: Option<String>,
+    /// The column's previous name: the next migration renames it instead of dropping it.
+    pub renamed_from: Option<Name>,
+    /// How to convert existing values when the type changes (`alter column ... using`).
+    pub using: Option<Name>,
 }
 
 #[derive(Clone, Debug)]

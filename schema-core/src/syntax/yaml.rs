@@ -377,6 +377,7 @@ impl Reader<'_> {
             "functions",
             "triggers",
             "seed",
+            "allow_destructive",
         ];
         let mut f = File::default();
         let Some(m) = self.map(root, "", KEYS) else {
@@ -512,6 +513,11 @@ impl Reader<'_> {
                 f.seed.push(SeedBlock { table, rows });
             }
         }
+        f.allow_destructive = self.opt_names(
+            &m,
+            "allow_destructive",
+            "a change such as `drop column documents.description`",
+        );
         f
     }
 
@@ -547,6 +553,7 @@ impl Reader<'_> {
             "rls",
             "policies",
             "grants",
+            "renamed_from",
         ];
         let path = format!("tables.{}", name.value);
         let mut t = Table {
@@ -557,6 +564,7 @@ impl Reader<'_> {
             return t;
         };
         t.comment = self.opt_string(&m, "comment");
+        t.renamed_from = self.opt_scalar(&m, "renamed_from", "the table's previous name");
         if let Some(n) = m.get("columns") {
             for (cname, v) in self.entries(n, &m.child("columns")) {
                 let c = self.column(&path, cname, v);
@@ -739,6 +747,8 @@ impl Reader<'_> {
             "identity",
             "generated",
             "comment",
+            "renamed_from",
+            "using",
         ];
         let path = format!("{table_path}.columns.{}", name.value);
         let mut c = Column {
@@ -775,6 +785,8 @@ impl Reader<'_> {
         c.identity = self.opt_scalar(&m, "identity", "`always` or `by_default`");
         c.generated = self.opt_scalar(&m, "generated", "an SQL expression");
         c.comment = self.opt_string(&m, "comment");
+        c.renamed_from = self.opt_scalar(&m, "renamed_from", "the column's previous name");
+        c.using = self.opt_scalar(&m, "using", "an SQL expression converting the old value");
         c
     }
 

@@ -1,0 +1,1530 @@
+//! Incremental migrations: (previous compiled schema, new schema) -> the statements that take a
+//! database from one to the other (up) and back (down), ordered by dependency in both directions.
+//! Destructive changes are refused (diagnostics) unless the schema lists them in
+//! `allow_destructive`; their down statements restore the structure and say the data is gone.
+
+use crate::diag::{Code, Diagnostic, Diagnostics};
+use crate::emit::up::{
+    create_enum, create_function, create_index, create_table, function_all, function_grants,
+    function_signature, grants, helper, helper_grants, policies, realtime, table_comments,
+    timestamps_trigger, uses_helpers_schema, vector_schema,
+};
+use crate::ir::{self, Helper, Schema, SqlType, Table};
+use crate::source::Span;
+use crate::sql::ident::{list, literal, qname, qualified, quote};
+use crate::types;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The statements of one incremental migration.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diff {
+    pub up: Vec<String>,
+    pub down: Vec<String>,
+    /// `alter type ... add value` statements, which must be committed before the new values are
+    /// used, so they go into a migration of their own that runs first (with its down script).
+    pub enum_values: Option<(Vec<String>, Vec<String>)>,
+    /// One line per change, for the migration header and the derived migration name.
+    pub summary: Vec<String>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.up.is_empty() && self.enum_values.is_none()
+    }
+
+    /// A migration name derived from the changes, e.g. `add_column_messages_edited_at`.
+    pub fn suggested_name(&self) -> String {
+        let first = self.summary.first().map(|s| s.as_str()).unwrap_or("change");
+        let mut name: String = first
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect::<String>()
+            .split('_')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("_");
+        name.truncate(48);
+        let name = name.trim_end_matches('_').to_string();
+        if self.summary.len() > 1 {
+            format!("{name}_and_{}_more", self.summary.len() - 1)
+        } else {
+            name
+        }
+    }
+}
+
+// Phases, in up order. Down runs the changes in exactly the reverse order.
+const P_EXTENSION: u8 = 0;
+const P_SCHEMA: u8 = 1;
+const P_ENUM_CREATE: u8 = 2;
+const P_DROP_POLICY: u8 = 4;
+const P_DROP_TRIGGER: u8 = 5;
+const P_DROP_FK: u8 = 6;
+const P_DROP_INDEX: u8 = 7;
+const P_DROP_CONSTRAINT: u8 = 8;
+const P_DROP_TABLE: u8 = 10;
+const P_RENAME: u8 = 11;
+const P_ENUM_RECREATE: u8 = 12;
+const P_CREATE_TABLE: u8 = 13;
+const P_COLUMN: u8 = 14;
+const P_ADD_CONSTRAINT: u8 = 15;
+const P_ADD_FK: u8 = 16;
+const P_CREATE_INDEX: u8 = 17;
+const P_HELPERS: u8 = 18;
+const P_FUNCTIONS: u8 = 19;
+const P_TRIGGERS: u8 = 20;
+const P_SECURITY: u8 = 21;
+const P_REALTIME: u8 = 22;
+const P_COMMENTS: u8 = 23;
+const P_DROP_FUNCTION: u8 = 27;
+const P_DROP_ENUM: u8 = 28;
+const P_DROP_SCHEMA: u8 = 29;
+
+struct Change {
+    phase: u8,
+    up: Vec<String>,
+    down: Vec<String>,
+}
+
+struct Differ<'a> {
+    old: &'a Schema,
+    new: &'a Schema,
+    vs_old: Option<String>,
+    vs_new: Option<String>,
+    changes: Vec<Change>,
+    summary: Vec<String>,
+    diags: &'a mut Diagnostics,
+    /// Tables (new names) whose policies must all be dropped and recreated.
+    recreate_policies: BTreeSet<String>,
+    enum_values_up: Vec<String>,
+    enum_values_down: Vec<String>,
+}
+
+/// Computes the migration from `old` to `new`. Refused destructive changes are reported in
+/// `diags` (errors); the caller writes nothing then.
+pub fn diff(old: &Schema, new: &Schema, diags: &mut Diagnostics) -> Diff {
+    let mut d = Differ {
+        old,
+        new,
+        vs_old: vector_schema(old),
+        vs_new: vector_schema(new),
+        changes: Vec::new(),
+        summary: Vec::new(),
+        diags,
+        recreate_policies: BTreeSet::new(),
+        enum_values_up: Vec::new(),
+        enum_values_down: Vec::new(),
+    };
+    d.run();
+    let mut changes = std::mem::take(&mut d.changes);
+    changes.sort_by_key(|c| c.phase);
+    let up = changes.iter().flat_map(|c| c.up.iter().cloned()).collect();
+    let down = changes
+        .iter()
+        .rev()
+        .flat_map(|c| c.down.iter().cloned())
+        .collect();
+    let enum_values = (!d.enum_values_up.is_empty())
+        .then(|| (d.enum_values_up.clone(), d.enum_values_down.clone()));
+    let mut summary = d.summary;
+    // Structural changes first (they name the migration), grants and comments last.
+    summary.sort_by_key(|s| rank(s));
+    Diff {
+        up,
+        down,
+        enum_values,
+        summary,
+    }
+}
+
+fn t_q(name: &str) -> String {
+    qualified("public", name)
+}
+
+impl Differ<'_> {
+    fn push(&mut self, phase: u8, up: Vec<String>, down: Vec<String>) {
+        if !up.is_empty() || !down.is_empty() {
+            self.changes.push(Change { phase, up, down });
+        }
+    }
+
+    fn note(&mut self, s: String) {
+        self.summary.push(s);
+    }
+
+    /// A destructive change is allowed only when listed in `allow_destructive`.
+    fn destructive(&mut self, key: &str, what: &str) -> bool {
+        if self.new.hints.allow_destructive.iter().any(|a| a == key) {
+            return true;
+        }
+        self.diags.push(
+            Diagnostic::error(Code::Destructive, Span::SYNTHETIC, "allow_destructive", format!("{what}: the data cannot be brought back by the down script"))
+                .help(format!("if this is intended, add `allow_destructive: [\"{key}\"]` to the schema; to keep the data, rename with `renamed_from:` instead")),
+        );
+        false
+    }
+
+    fn run(&mut self) {
+        self.extensions();
+        self.schema_of_helpers();
+        self.enums();
+        self.tables();
+        self.helpers();
+        self.functions();
+        self.triggers();
+    }
+
+    fn extensions(&mut self) {
+        for e in &self.new.extensions {
+            if !self.old.extensions.iter().any(|o| o.name == e.name) {
+                let up = match &e.schema {
+                    Some(s) => format!(
+                        "create extension if not exists {} with schema {};",
+                        quote(&e.name),
+                        quote(s)
+                    ),
+                    None => format!("create extension if not exists {};", quote(&e.name)),
+                };
+                self.note(format!("add extension {}", e.name));
+                self.push(
+                    P_EXTENSION,
+                    vec![up],
+                    vec![format!(
+                        "-- extension {} is kept: other schemas may use it",
+                        quote(&e.name)
+                    )],
+                );
+            }
+        }
+    }
+
+    fn schema_of_helpers(&mut self) {
+        let (was, is) = (uses_helpers_schema(self.old), uses_helpers_schema(self.new));
+        let create = |s: &Schema| {
+            vec![
+                format!("create schema {};", quote(&s.helpers_schema)),
+                format!(
+                    "grant usage on schema {} to {};",
+                    quote(&s.helpers_schema),
+                    list(&["anon", "authenticated", "service_role"])
+                ),
+            ]
+        };
+        if is && (!was || self.old.helpers_schema != self.new.helpers_schema) {
+            self.push(
+                P_SCHEMA,
+                create(self.new),
+                vec![format!("drop schema {};", quote(&self.new.helpers_schema))],
+            );
+        }
+        if was && (!is || self.old.helpers_schema != self.new.helpers_schema) {
+            self.push(
+                P_DROP_SCHEMA,
+                vec![format!("drop schema {};", quote(&self.old.helpers_schema))],
+                create(self.old),
+            );
+        }
+    }
+
+    fn enums(&mut self) {
+        for e in &self.new.enums {
+            match self.old.enums.iter().find(|o| o.name == e.name) {
+                None => {
+                    self.note(format!("create enum {}", e.name));
+                    self.push(
+                        P_ENUM_CREATE,
+                        create_enum(e),
+                        vec![format!("drop type {};", t_q(&e.name))],
+                    );
+                }
+                Some(o) => {
+                    let removed: Vec<&String> =
+                        o.values.iter().filter(|v| !e.values.contains(v)).collect();
+                    let added: Vec<&String> =
+                        e.values.iter().filter(|v| !o.values.contains(v)).collect();
+                    let reordered = removed.is_empty()
+                        && o.values
+                            .iter()
+                            .zip(e.values.iter().filter(|v| o.values.contains(v)))
+                            .any(|(a, b)| a != b);
+                    if !removed.is_empty() || reordered {
+                        let key = format!(
+                            "remove enum value {}.{}",
+                            e.name,
+                            removed.first().map(|s| s.as_str()).unwrap_or("order")
+                        );
+                        if self.destructive(
+                            &key,
+                            &format!(
+                                "removing values from enum `{}` fails for rows that use them",
+                                e.name
+                            ),
+                        ) {
+                            self.note(format!("recreate enum {}", e.name));
+                            let up = recreate_enum(self.new, &e.name, &e.values);
+                            let down = recreate_enum(self.old, &o.name, &o.values);
+                            self.mark_enum_users(&e.name);
+                            self.push(P_ENUM_RECREATE, up, down);
+                        }
+                    } else if !added.is_empty() {
+                        self.note(format!("add values to enum {}", e.name));
+                        for v in &added {
+                            let pos = e.values.iter().position(|x| x == *v).expect("value");
+                            let stmt = match e.values[pos + 1..]
+                                .iter()
+                                .find(|x| o.values.contains(x))
+                            {
+                                Some(next) => format!(
+                                    "alter type {} add value {} before {};",
+                                    t_q(&e.name),
+                                    literal(v),
+                                    literal(next)
+                                ),
+                                None => {
+                                    format!("alter type {} add value {};", t_q(&e.name), literal(v))
+                                }
+                            };
+                            self.enum_values_up.push(stmt);
+                        }
+                        self.enum_values_down
+                            .extend(recreate_enum(self.old, &o.name, &o.values));
+                    }
+                    if o.comment != e.comment {
+                        let c = |x: &Option<String>| {
+                            x.as_deref().map(literal).unwrap_or_else(|| "null".into())
+                        };
+                        self.push(
+                            P_COMMENTS,
+                            vec![format!(
+                                "comment on type {} is {};",
+                                t_q(&e.name),
+                                c(&e.comment)
+                            )],
+                            vec![format!(
+                                "comment on type {} is {};",
+                                t_q(&e.name),
+                                c(&o.comment)
+                            )],
+                        );
+                    }
+                }
+            }
+        }
+        for o in &self.old.enums {
+            if !self.new.enums.iter().any(|e| e.name == o.name) {
+                self.note(format!("drop enum {}", o.name));
+                self.push(
+                    P_DROP_ENUM,
+                    vec![format!("drop type {};", t_q(&o.name))],
+                    create_enum(o),
+                );
+            }
+        }
+    }
+
+    /// Tables with columns of enum `name` get their policies recreated around a type change.
+    fn mark_enum_users(&mut self, name: &str) {
+        for t in &self.new.tables {
+            if t.columns.iter().any(|c| uses_enum(&c.ty, name)) {
+                self.recreate_policies.insert(t.name.clone());
+            }
+        }
+    }
+
+    fn old_name_of(&self, new_name: &str) -> String {
+        self.new
+            .hints
+            .table_renames
+            .iter()
+            .find(|(from, to)| {
+                to == new_name
+                    && self.old.tables.iter().any(|t| &t.name == from)
+                    && !self.old.tables.iter().any(|t| t.name == new_name)
+            })
+            .map(|(from, _)| from.clone())
+            .unwrap_or_else(|| new_name.to_string())
+    }
+
+    fn tables(&mut self) {
+        let mut matched_old = BTreeSet::new();
+        for n in &self.new.tables {
+            let old_name = self.old_name_of(&n.name);
+            match self.old.tables.iter().find(|t| t.name == old_name) {
+                Some(o) => {
+                    matched_old.insert(o.name.clone());
+                    self.table(o, n);
+                }
+                None => self.create_table(n),
+            }
+        }
+        for o in &self.old.tables {
+            if !matched_old.contains(&o.name) {
+                self.drop_table(o);
+            }
+        }
+    }
+
+    fn create_table(&mut self, t: &Table) {
+        let vs = self.vs_new.clone();
+        self.note(format!("create table {}", t.name));
+        self.push(
+            P_CREATE_TABLE,
+            vec![create_table(t, vs.as_deref())],
+            vec![format!("drop table {};", t_q(&t.name))],
+        );
+        self.push(
+            P_CREATE_INDEX,
+            t.indexes
+                .iter()
+                .map(|ix| create_index(t, ix, vs.as_deref()))
+                .collect(),
+            vec![],
+        );
+        if t.timestamps {
+            self.push(P_TRIGGERS, vec![timestamps_trigger(self.new, t)], vec![]);
+        }
+        let mut sec = Vec::new();
+        if t.rls {
+            sec.push(format!(
+                "alter table {} enable row level security;",
+                t_q(&t.name)
+            ));
+        }
+        sec.extend(grants(t));
+        sec.extend(policies(self.new, t).into_iter().map(|p| p.sql));
+        self.push(P_SECURITY, sec, vec![]);
+        self.push(P_REALTIME, realtime(t), vec![]);
+        self.push(P_COMMENTS, table_comments(t), vec![]);
+    }
+
+    /// Everything that recreates table `t` of `schema` (the down of a dropped table).
+    fn full_table(schema: &Schema, t: &Table, vs: Option<&str>) -> Vec<String> {
+        let mut s = vec![
+            format!(
+                "-- the rows of {} cannot be restored: only its structure comes back",
+                t_q(&t.name)
+            ),
+            create_table(t, vs),
+        ];
+        s.extend(t.indexes.iter().map(|ix| create_index(t, ix, vs)));
+        if t.timestamps {
+            s.push(timestamps_trigger(schema, t));
+        }
+        if t.rls {
+            s.push(format!(
+                "alter table {} enable row level security;",
+                t_q(&t.name)
+            ));
+        }
+        s.extend(grants(t));
+        s.extend(policies(schema, t).into_iter().map(|p| p.sql));
+        s.extend(realtime(t));
+        s.extend(table_comments(t));
+        s
+    }
+
+    fn drop_table(&mut self, o: &Table) {
+        if !self.destructive(
+            &format!("drop table {}", o.name),
+            &format!("dropping table `{}` deletes its rows", o.name),
+        ) {
+            return;
+        }
+        self.note(format!("drop table {}", o.name));
+        let down = Self::full_table(self.old, o, self.vs_old.as_deref());
+        self.push(
+            P_DROP_TABLE,
+            vec![format!("drop table {};", t_q(&o.name))],
+            down,
+        );
+    }
+
+    fn table(&mut self, o: &Table, n: &Table) {
+        let vs_new = self.vs_new.clone();
+        let vs_old = self.vs_old.clone();
+        let tq = t_q(&n.name);
+        // Renames first: the table, then columns; then compare the renamed old table.
+        let mut o = o.clone();
+        if o.name != n.name {
+            self.note(format!("rename table {} to {}", o.name, n.name));
+            self.push(
+                P_RENAME,
+                vec![format!(
+                    "alter table {} rename to {};",
+                    t_q(&o.name),
+                    quote(&n.name)
+                )],
+                vec![format!("alter table {tq} rename to {};", quote(&o.name))],
+            );
+            if o.timestamps && n.timestamps {
+                let (a, b) = (
+                    format!("{}_set_updated_at", o.name),
+                    format!("{}_set_updated_at", n.name),
+                );
+                self.push(
+                    P_RENAME,
+                    vec![format!(
+                        "alter trigger {} on {tq} rename to {};",
+                        quote(&a),
+                        quote(&b)
+                    )],
+                    vec![format!(
+                        "alter trigger {} on {tq} rename to {};",
+                        quote(&b),
+                        quote(&a)
+                    )],
+                );
+            }
+            o.name = n.name.clone();
+        }
+        let renames: Vec<(String, String)> = self
+            .new
+            .hints
+            .column_renames
+            .iter()
+            .filter(|(t, from, to)| {
+                t == &n.name
+                    && o.column(from).is_some()
+                    && o.column(to).is_none()
+                    && n.column(to).is_some()
+            })
+            .map(|(_, f, t)| (f.clone(), t.clone()))
+            .collect();
+        for (from, to) in &renames {
+            self.note(format!("rename column {}.{from} to {to}", n.name));
+            self.push(
+                P_RENAME,
+                vec![format!(
+                    "alter table {tq} rename column {} to {};",
+                    quote(from),
+                    quote(to)
+                )],
+                vec![format!(
+                    "alter table {tq} rename column {} to {};",
+                    quote(to),
+                    quote(from)
+                )],
+            );
+            rename_column(&mut o, from, to);
+        }
+        self.rename_matching_objects(&mut o, n);
+        self.columns(&o, n, vs_old.as_deref(), vs_new.as_deref());
+        self.constraints(&o, n, vs_old.as_deref(), vs_new.as_deref());
+        if o.timestamps != n.timestamps {
+            let trig = format!(
+                "drop trigger {} on {tq};",
+                quote(&format!("{}_set_updated_at", n.name))
+            );
+            if n.timestamps {
+                self.push(
+                    P_TRIGGERS,
+                    vec![timestamps_trigger(self.new, n)],
+                    vec![trig],
+                );
+            } else {
+                self.push(
+                    P_DROP_TRIGGER,
+                    vec![trig],
+                    vec![timestamps_trigger(self.old, &o)],
+                );
+            }
+        }
+        // Security: RLS flag, grants, policies (compared by their generated SQL, i.e. meaning).
+        if o.rls != n.rls {
+            let (en, dis) = (
+                format!("alter table {tq} enable row level security;"),
+                format!("alter table {tq} disable row level security;"),
+            );
+            self.note(format!(
+                "{} row level security on {}",
+                if n.rls { "enable" } else { "disable" },
+                n.name
+            ));
+            if n.rls {
+                self.push(P_SECURITY, vec![en], vec![dis]);
+            } else {
+                self.push(P_SECURITY, vec![dis], vec![en]);
+            }
+        }
+        if o.grants != n.grants {
+            self.note(format!("change grants on {}", n.name));
+            self.push(P_SECURITY, grants(n), grants(&o));
+        }
+        let old_p = policies(self.old, &o);
+        let new_p = policies(self.new, n);
+        let force = self.recreate_policies.contains(&n.name);
+        let drop = |name: &str| format!("drop policy {} on {tq};", quote(name));
+        for p in &old_p {
+            let same = new_p
+                .iter()
+                .find(|x| x.name == p.name)
+                .is_some_and(|x| x.sql == p.sql);
+            if force || !same {
+                if !new_p.iter().any(|x| x.name == p.name) {
+                    self.note(format!("drop policy {}", p.name));
+                }
+                self.push(P_DROP_POLICY, vec![drop(&p.name)], vec![p.sql.clone()]);
+            }
+        }
+        for p in &new_p {
+            let same = old_p
+                .iter()
+                .find(|x| x.name == p.name)
+                .is_some_and(|x| x.sql == p.sql);
+            if force || !same {
+                self.note(format!(
+                    "{} policy {}",
+                    if old_p.iter().any(|x| x.name == p.name) {
+                        "change"
+                    } else {
+                        "create"
+                    },
+                    p.name
+                ));
+                self.push(P_SECURITY, vec![p.sql.clone()], vec![drop(&p.name)]);
+            }
+        }
+        // Realtime.
+        match (&o.realtime, &n.realtime) {
+            (None, Some(_)) => {
+                self.note(format!("publish {} to realtime", n.name));
+                let mut down = vec![format!(
+                    "alter publication {} drop table {tq};",
+                    quote("supabase_realtime")
+                )];
+                if n.realtime.as_ref().is_some_and(|r| r.replica_identity_full) {
+                    down.push(format!("alter table {tq} replica identity default;"));
+                }
+                self.push(P_REALTIME, realtime(n), down);
+            }
+            (Some(r), None) => {
+                self.note(format!("stop publishing {} to realtime", n.name));
+                let mut up = vec![format!(
+                    "alter publication {} drop table {tq};",
+                    quote("supabase_realtime")
+                )];
+                if r.replica_identity_full {
+                    up.push(format!("alter table {tq} replica identity default;"));
+                }
+                self.push(P_REALTIME, up, realtime(&o));
+            }
+            (Some(a), Some(b)) if a.replica_identity_full != b.replica_identity_full => {
+                let ri = |full: bool| {
+                    format!(
+                        "alter table {tq} replica identity {};",
+                        if full { "full" } else { "default" }
+                    )
+                };
+                self.push(
+                    P_REALTIME,
+                    vec![ri(b.replica_identity_full)],
+                    vec![ri(a.replica_identity_full)],
+                );
+            }
+            _ => {}
+        }
+        if o.comment != n.comment {
+            let c = |x: &Option<String>| x.as_deref().map(literal).unwrap_or_else(|| "null".into());
+            self.push(
+                P_COMMENTS,
+                vec![format!("comment on table {tq} is {};", c(&n.comment))],
+                vec![format!("comment on table {tq} is {};", c(&o.comment))],
+            );
+        }
+    }
+
+    /// Constraints and indexes whose definition is unchanged but whose name changed (after a
+    /// table or column rename) are renamed rather than dropped and recreated.
+    fn rename_matching_objects(&mut self, o: &mut Table, n: &Table) {
+        let tq = t_q(&n.name);
+        let mut renames: Vec<(String, String, bool)> = Vec::new();
+        for u in o.uniques.iter_mut() {
+            if !n.uniques.iter().any(|x| x.name == u.name) {
+                if let Some(x) = n
+                    .uniques
+                    .iter()
+                    .find(|x| x.columns == u.columns && !o_has_unique(&u.name, n))
+                {
+                    renames.push((u.name.clone(), x.name.clone(), false));
+                    u.name = x.name.clone();
+                }
+            }
+        }
+        for f in o.foreign_keys.iter_mut() {
+            if !n.foreign_keys.iter().any(|x| x.name == f.name) {
+                if let Some(x) = n.foreign_keys.iter().find(|x| {
+                    x.columns == f.columns
+                        && x.target == f.target
+                        && x.target_columns == f.target_columns
+                        && x.on_delete == f.on_delete
+                }) {
+                    renames.push((f.name.clone(), x.name.clone(), false));
+                    f.name = x.name.clone();
+                }
+            }
+        }
+        for c in o.checks.iter_mut() {
+            if !n.checks.iter().any(|x| x.name == c.name) {
+                if let Some(x) = n.checks.iter().find(|x| x.expr == c.expr) {
+                    renames.push((c.name.clone(), x.name.clone(), false));
+                    c.name = x.name.clone();
+                }
+            }
+        }
+        for ix in o.indexes.iter_mut() {
+            if !n.indexes.iter().any(|x| x.name == ix.name) {
+                if let Some(x) = n.indexes.iter().find(|x| same_index(x, ix)) {
+                    renames.push((ix.name.clone(), x.name.clone(), true));
+                    ix.name = x.name.clone();
+                }
+            }
+        }
+        if o.primary_key == n.primary_key && !o.primary_key.is_empty() && o.name == n.name {
+            // The primary key constraint is named after the table; a renamed table keeps the
+            // old constraint name until renamed.
+        }
+        for (a, b, is_index) in renames {
+            let (up, down) = if is_index {
+                (
+                    format!(
+                        "alter index {} rename to {};",
+                        qualified("public", &a),
+                        quote(&b)
+                    ),
+                    format!(
+                        "alter index {} rename to {};",
+                        qualified("public", &b),
+                        quote(&a)
+                    ),
+                )
+            } else {
+                (
+                    format!(
+                        "alter table {tq} rename constraint {} to {};",
+                        quote(&a),
+                        quote(&b)
+                    ),
+                    format!(
+                        "alter table {tq} rename constraint {} to {};",
+                        quote(&b),
+                        quote(&a)
+                    ),
+                )
+            };
+            self.push(P_RENAME, vec![up], vec![down]);
+        }
+    }
+
+    fn columns(&mut self, o: &Table, n: &Table, vs_old: Option<&str>, vs_new: Option<&str>) {
+        let tq = t_q(&n.name);
+        for c in &n.columns {
+            let Some(oc) = o.column(&c.name) else {
+                self.note(format!("add column {}.{}", n.name, c.name));
+                self.push(
+                    P_COLUMN,
+                    vec![format!(
+                        "alter table {tq} add column {};",
+                        column_def(c, vs_new)
+                    )],
+                    vec![format!("alter table {tq} drop column {};", quote(&c.name))],
+                );
+                if let Some(cm) = &c.comment {
+                    self.push(
+                        P_COMMENTS,
+                        vec![format!(
+                            "comment on column {tq}.{} is {};",
+                            quote(&c.name),
+                            literal(cm)
+                        )],
+                        vec![],
+                    );
+                }
+                continue;
+            };
+            let cq = quote(&c.name);
+            if oc.ty != c.ty {
+                let key = format!("change type {}.{}", n.name, c.name);
+                let widening = is_widening(&oc.ty, &c.ty);
+                if widening
+                    || self.destructive(
+                        &key,
+                        &format!(
+                            "changing `{}.{}` from `{}` to `{}` may fail or lose data",
+                            n.name,
+                            c.name,
+                            types::sql(&oc.ty, None),
+                            types::sql(&c.ty, None)
+                        ),
+                    )
+                {
+                    self.note(format!("change type of {}.{}", n.name, c.name));
+                    let using = self
+                        .new
+                        .hints
+                        .usings
+                        .iter()
+                        .find(|(t, col, _)| t == &n.name && col == &c.name)
+                        .map(|(_, _, e)| e.clone())
+                        .unwrap_or_else(|| format!("{cq}::{}", types::sql(&c.ty, vs_new)));
+                    let mut up = Vec::new();
+                    let mut down = Vec::new();
+                    if oc.default.is_some() {
+                        up.push(format!("alter table {tq} alter column {cq} drop default;"));
+                        down.push(format!("alter table {tq} alter column {cq} drop default;"));
+                    }
+                    up.push(format!(
+                        "alter table {tq} alter column {cq} type {} using {using};",
+                        types::sql(&c.ty, vs_new)
+                    ));
+                    down.push(format!(
+                        "alter table {tq} alter column {cq} type {} using {cq}::{};",
+                        types::sql(&oc.ty, vs_old),
+                        types::sql(&oc.ty, vs_old)
+                    ));
+                    if let Some(d) = &c.default {
+                        up.push(format!(
+                            "alter table {tq} alter column {cq} set default {d};"
+                        ));
+                    }
+                    if let Some(d) = &oc.default {
+                        down.push(format!(
+                            "alter table {tq} alter column {cq} set default {d};"
+                        ));
+                    }
+                    // A column used in a policy cannot change type: recreate the table's policies.
+                    self.recreate_policies.insert(n.name.clone());
+                    self.push(P_COLUMN, up, down);
+                }
+            } else if oc.default != c.default {
+                self.note(format!("change default of {}.{}", n.name, c.name));
+                let set = |d: &Option<String>| match d {
+                    Some(d) => format!("alter table {tq} alter column {cq} set default {d};"),
+                    None => format!("alter table {tq} alter column {cq} drop default;"),
+                };
+                self.push(P_COLUMN, vec![set(&c.default)], vec![set(&oc.default)]);
+            }
+            if oc.nullable != c.nullable {
+                self.note(format!(
+                    "{} {}.{}",
+                    if c.nullable {
+                        "allow null in"
+                    } else {
+                        "require"
+                    },
+                    n.name,
+                    c.name
+                ));
+                let (null, not_null) = (
+                    format!("alter table {tq} alter column {cq} drop not null;"),
+                    format!("alter table {tq} alter column {cq} set not null;"),
+                );
+                if c.nullable {
+                    self.push(P_COLUMN, vec![null], vec![not_null]);
+                } else {
+                    self.push(P_COLUMN, vec![not_null], vec![null]);
+                }
+            }
+            if oc.identity != c.identity {
+                let ident = |i: Option<ir::Identity>, other: Option<ir::Identity>| match (i, other)
+                {
+                    (Some(k), None) => format!(
+                        "alter table {tq} alter column {cq} add generated {} as identity;",
+                        identity_kind(k)
+                    ),
+                    (Some(k), Some(_)) => format!(
+                        "alter table {tq} alter column {cq} set generated {};",
+                        identity_kind(k)
+                    ),
+                    (None, _) => format!("alter table {tq} alter column {cq} drop identity;"),
+                };
+                self.note(format!("change identity of {}.{}", n.name, c.name));
+                self.push(
+                    P_COLUMN,
+                    vec![ident(c.identity, oc.identity)],
+                    vec![ident(oc.identity, c.identity)],
+                );
+            }
+            if oc.generated != c.generated {
+                match (&oc.generated, &c.generated) {
+                    (Some(a), Some(b)) => {
+                        self.note(format!("change expression of {}.{}", n.name, c.name));
+                        self.push(
+                            P_COLUMN,
+                            vec![format!(
+                                "alter table {tq} alter column {cq} set expression as ({b});"
+                            )],
+                            vec![format!(
+                                "alter table {tq} alter column {cq} set expression as ({a});"
+                            )],
+                        );
+                    }
+                    (Some(a), None) => {
+                        self.note(format!("stop generating {}.{}", n.name, c.name));
+                        self.push(
+                            P_COLUMN,
+                            vec![format!(
+                                "alter table {tq} alter column {cq} drop expression;"
+                            )],
+                            vec![
+                                format!(
+                                    "-- {}.{} becomes generated again: its values are recomputed",
+                                    n.name, c.name
+                                ),
+                                format!("alter table {tq} drop column {cq};"),
+                                format!(
+                                    "alter table {tq} add column {};",
+                                    column_def(
+                                        &ir::Column {
+                                            generated: Some(a.clone()),
+                                            ..c.clone()
+                                        },
+                                        vs_old
+                                    )
+                                ),
+                            ],
+                        );
+                    }
+                    (None, Some(_)) => {
+                        let key = format!("drop column {}.{}", n.name, c.name);
+                        if self.destructive(&key, &format!("`{}.{}` becomes generated: PostgreSQL must drop and re-add it, losing its values", n.name, c.name)) {
+                            self.push(
+                                P_COLUMN,
+                                vec![format!("alter table {tq} drop column {cq};"), format!("alter table {tq} add column {};", column_def(c, vs_new))],
+                                vec![
+                                    format!("-- the values of {}.{} cannot be restored", n.name, c.name),
+                                    format!("alter table {tq} drop column {cq};"),
+                                    format!("alter table {tq} add column {};", column_def(oc, vs_old)),
+                                ],
+                            );
+                        }
+                    }
+                    (None, None) => {}
+                }
+            }
+            if oc.comment != c.comment {
+                let cm =
+                    |x: &Option<String>| x.as_deref().map(literal).unwrap_or_else(|| "null".into());
+                self.push(
+                    P_COMMENTS,
+                    vec![format!(
+                        "comment on column {tq}.{cq} is {};",
+                        cm(&c.comment)
+                    )],
+                    vec![format!(
+                        "comment on column {tq}.{cq} is {};",
+                        cm(&oc.comment)
+                    )],
+                );
+            }
+        }
+        for oc in &o.columns {
+            if n.column(&oc.name).is_none() {
+                let key = format!("drop column {}.{}", n.name, oc.name);
+                if self.destructive(
+                    &key,
+                    &format!(
+                        "dropping column `{}.{}` deletes its values",
+                        n.name, oc.name
+                    ),
+                ) {
+                    self.note(format!("drop column {}.{}", n.name, oc.name));
+                    self.recreate_policies.insert(n.name.clone());
+                    let mut down = vec![
+                        format!("-- the values of {}.{} cannot be restored: the column comes back empty", n.name, oc.name),
+                        format!("alter table {tq} add column {};", column_def(&ir::Column { nullable: true, ..oc.clone() }, vs_old)),
+                    ];
+                    if !oc.nullable && oc.default.is_some() {
+                        down.push(format!(
+                            "alter table {tq} alter column {} set not null;",
+                            quote(&oc.name)
+                        ));
+                    }
+                    self.push(
+                        P_COLUMN,
+                        vec![format!("alter table {tq} drop column {};", quote(&oc.name))],
+                        down,
+                    );
+                }
+            }
+        }
+    }
+
+    fn constraints(&mut self, o: &Table, n: &Table, vs_old: Option<&str>, vs_new: Option<&str>) {
+        let tq = t_q(&n.name);
+        let drop_c = |name: &str| format!("alter table {tq} drop constraint {};", quote(name));
+        // Primary key.
+        if o.primary_key != n.primary_key {
+            self.note(format!("change primary key of {}", n.name));
+            let pk = |t: &Table| {
+                format!(
+                    "alter table {tq} add constraint {} primary key ({});",
+                    quote(&format!("{}_pkey", t.name)),
+                    list(&t.primary_key)
+                )
+            };
+            if !o.primary_key.is_empty() {
+                self.push(
+                    P_DROP_CONSTRAINT,
+                    vec![drop_c(&format!("{}_pkey", o.name))],
+                    vec![pk(o)],
+                );
+            }
+            if !n.primary_key.is_empty() {
+                self.push(
+                    P_ADD_CONSTRAINT,
+                    vec![pk(n)],
+                    vec![drop_c(&format!("{}_pkey", n.name))],
+                );
+            }
+        }
+        // Unique constraints and checks, by name.
+        let add_u = |u: &ir::Unique| {
+            format!(
+                "alter table {tq} add constraint {} unique ({});",
+                quote(&u.name),
+                list(&u.columns)
+            )
+        };
+        for u in &o.uniques {
+            if !n.uniques.contains(u) {
+                self.push(P_DROP_CONSTRAINT, vec![drop_c(&u.name)], vec![add_u(u)]);
+            }
+        }
+        for u in &n.uniques {
+            if !o.uniques.contains(u) {
+                self.note(format!("add unique {}", u.name));
+                self.push(P_ADD_CONSTRAINT, vec![add_u(u)], vec![drop_c(&u.name)]);
+            }
+        }
+        let add_c = |c: &ir::Check| {
+            format!(
+                "alter table {tq} add constraint {} check ({});",
+                quote(&c.name),
+                c.expr
+            )
+        };
+        for c in &o.checks {
+            if !n.checks.contains(c) {
+                self.push(P_DROP_CONSTRAINT, vec![drop_c(&c.name)], vec![add_c(c)]);
+            }
+        }
+        for c in &n.checks {
+            if !o.checks.contains(c) {
+                self.note(format!("add check {}", c.name));
+                self.push(P_ADD_CONSTRAINT, vec![add_c(c)], vec![drop_c(&c.name)]);
+            }
+        }
+        // Foreign keys.
+        let add_f = |f: &ir::ForeignKey| {
+            let mut s = format!(
+                "alter table {tq} add constraint {} foreign key ({}) references {} ({})",
+                quote(&f.name),
+                list(&f.columns),
+                qname(&f.target),
+                list(&f.target_columns)
+            );
+            if f.on_delete != ir::OnDelete::NoAction {
+                s.push_str(&format!(" on delete {}", f.on_delete.sql()));
+            }
+            s.push(';');
+            s
+        };
+        for f in &o.foreign_keys {
+            if !n.foreign_keys.contains(f) {
+                self.push(P_DROP_FK, vec![drop_c(&f.name)], vec![add_f(f)]);
+            }
+        }
+        for f in &n.foreign_keys {
+            if !o.foreign_keys.contains(f) {
+                self.note(format!("add foreign key {}", f.name));
+                self.push(P_ADD_FK, vec![add_f(f)], vec![drop_c(&f.name)]);
+            }
+        }
+        // Indexes.
+        let drop_i = |name: &str| format!("drop index {};", qualified("public", name));
+        for ix in &o.indexes {
+            if !n.indexes.contains(ix) {
+                if !n.indexes.iter().any(|x| x.name == ix.name) {
+                    self.note(format!("drop index {}", ix.name));
+                }
+                self.push(
+                    P_DROP_INDEX,
+                    vec![drop_i(&ix.name)],
+                    vec![create_index(o, ix, vs_old)],
+                );
+            }
+        }
+        for ix in &n.indexes {
+            if !o.indexes.contains(ix) {
+                self.note(format!("create index {}", ix.name));
+                self.push(
+                    P_CREATE_INDEX,
+                    vec![create_index(n, ix, vs_new)],
+                    vec![drop_i(&ix.name)],
+                );
+            }
+        }
+    }
+
+    fn helpers(&mut self) {
+        let hs_new = self.new.helpers_schema.clone();
+        let hs_old = self.old.helpers_schema.clone();
+        let sig = |hs: &str, h: &Helper| {
+            let args = match h {
+                Helper::HasRole { arg_type, .. } => types::sql(arg_type, None),
+                _ => String::new(),
+            };
+            format!("{}({args})", qualified(hs, h.name()))
+        };
+        for h in &self.new.helpers {
+            let mut create = vec![helper(self.new, h)];
+            create.extend(helper_grants(self.new, h));
+            match self
+                .old
+                .helpers
+                .iter()
+                .find(|o| o.name() == h.name() && hs_old == hs_new)
+            {
+                None => {
+                    self.note(format!("create function {}.{}", hs_new, h.name()));
+                    self.push(
+                        P_HELPERS,
+                        create,
+                        vec![format!("drop function {};", sig(&hs_new, h))],
+                    );
+                }
+                Some(o) if o != h || helper_grants(self.old, o) != helper_grants(self.new, h) => {
+                    let mut back = vec![helper(self.old, o)];
+                    back.extend(helper_grants(self.old, o));
+                    if sig(&hs_old, o) == sig(&hs_new, h) {
+                        self.note(format!("replace function {}.{}", hs_new, h.name()));
+                        self.push(P_HELPERS, or_replace(create), or_replace(back));
+                    } else {
+                        self.force_policies_using(h.name());
+                        self.push(
+                            P_DROP_FUNCTION,
+                            vec![format!("drop function {};", sig(&hs_old, o))],
+                            back,
+                        );
+                        self.push(
+                            P_HELPERS,
+                            create,
+                            vec![format!("drop function {};", sig(&hs_new, h))],
+                        );
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        for o in &self.old.helpers {
+            if !self
+                .new
+                .helpers
+                .iter()
+                .any(|h| h.name() == o.name() && hs_old == hs_new)
+            {
+                self.note(format!("drop function {}.{}", hs_old, o.name()));
+                let mut back = vec![helper(self.old, o)];
+                back.extend(helper_grants(self.old, o));
+                self.push(
+                    P_DROP_FUNCTION,
+                    vec![format!("drop function {};", sig(&hs_old, o))],
+                    back,
+                );
+            }
+        }
+    }
+
+    /// Policies mentioning `name` are dropped and recreated around a function's replacement.
+    fn force_policies_using(&mut self, name: &str) {
+        for t in &self.new.tables {
+            if policies(self.new, t)
+                .iter()
+                .any(|p| p.sql.contains(&format!("\"{name}\"")))
+            {
+                self.recreate_policies.insert(t.name.clone());
+            }
+        }
+    }
+
+    fn functions(&mut self) {
+        let vs_new = self.vs_new.clone();
+        let vs_old = self.vs_old.clone();
+        for f in &self.new.functions {
+            let drop_new = format!(
+                "drop function {};",
+                function_signature(f, vs_new.as_deref())
+            );
+            match self
+                .old
+                .functions
+                .iter()
+                .find(|o| o.schema == f.schema && o.name == f.name)
+            {
+                None => {
+                    self.note(format!("create function {}.{}", f.schema, f.name));
+                    self.push(
+                        P_FUNCTIONS,
+                        function_all(f, vs_new.as_deref()),
+                        vec![drop_new],
+                    );
+                }
+                Some(o) if o != f => {
+                    let same_sig = function_signature(o, vs_old.as_deref())
+                        == function_signature(f, vs_new.as_deref())
+                        && o.returns == f.returns;
+                    if same_sig {
+                        self.note(format!("replace function {}.{}", f.schema, f.name));
+                        let mut up = or_replace(vec![create_function(f, vs_new.as_deref())]);
+                        up.extend(function_all(f, vs_new.as_deref()).into_iter().skip(1));
+                        let mut down = or_replace(vec![create_function(o, vs_old.as_deref())]);
+                        down.extend(function_all(o, vs_old.as_deref()).into_iter().skip(1));
+                        if o.comment.is_some() && f.comment.is_none() {
+                            up.push(format!(
+                                "comment on function {} is null;",
+                                function_signature(f, vs_new.as_deref())
+                            ));
+                        }
+                        self.push(P_FUNCTIONS, up, down);
+                    } else {
+                        self.note(format!("recreate function {}.{}", f.schema, f.name));
+                        self.force_policies_using(&f.name);
+                        self.push(
+                            P_DROP_POLICY,
+                            vec![format!(
+                                "drop function {};",
+                                function_signature(o, vs_old.as_deref())
+                            )],
+                            function_all(o, vs_old.as_deref()),
+                        );
+                        self.push(
+                            P_FUNCTIONS,
+                            function_all(f, vs_new.as_deref()),
+                            vec![drop_new],
+                        );
+                    }
+                    let _ = function_grants;
+                }
+                Some(_) => {}
+            }
+        }
+        for o in &self.old.functions {
+            if !self
+                .new
+                .functions
+                .iter()
+                .any(|f| f.schema == o.schema && f.name == o.name)
+            {
+                self.note(format!("drop function {}.{}", o.schema, o.name));
+                self.push(
+                    P_DROP_FUNCTION,
+                    vec![format!(
+                        "drop function {};",
+                        function_signature(o, vs_old.as_deref())
+                    )],
+                    function_all(o, vs_old.as_deref()),
+                );
+            }
+        }
+    }
+
+    fn triggers(&mut self) {
+        let create = |tr: &ir::Trigger| crate::emit::up::create_trigger(tr);
+        let drop =
+            |tr: &ir::Trigger| format!("drop trigger {} on {};", quote(&tr.name), qname(&tr.table));
+        let dropped_tables: BTreeSet<String> = self
+            .old
+            .tables
+            .iter()
+            .filter(|t| {
+                !self
+                    .new
+                    .tables
+                    .iter()
+                    .any(|n| n.name == t.name || self.old_name_of(&n.name) == t.name)
+            })
+            .map(|t| t.name.clone())
+            .collect();
+        for tr in &self.new.triggers {
+            match self
+                .old
+                .triggers
+                .iter()
+                .find(|o| o.name == tr.name && o.table == tr.table)
+            {
+                None => {
+                    self.note(format!("create trigger {}", tr.name));
+                    self.push(P_TRIGGERS, vec![create(tr)], vec![drop(tr)]);
+                }
+                Some(o) if o != tr => {
+                    self.note(format!("change trigger {}", tr.name));
+                    self.push(P_DROP_TRIGGER, vec![drop(o)], vec![create(o)]);
+                    self.push(P_TRIGGERS, vec![create(tr)], vec![drop(tr)]);
+                }
+                Some(_) => {}
+            }
+        }
+        for o in &self.old.triggers {
+            if !self
+                .new
+                .triggers
+                .iter()
+                .any(|t| t.name == o.name && t.table == o.table)
+            {
+                self.note(format!("drop trigger {}", o.name));
+                if o.table.schema == "public" && dropped_tables.contains(&o.table.name) {
+                    // Dropped with its table; the table's down restores it.
+                    self.push(P_DROP_TRIGGER, vec![], vec![create(o)]);
+                } else {
+                    self.push(P_DROP_TRIGGER, vec![drop(o)], vec![create(o)]);
+                }
+            }
+        }
+    }
+}
+
+/// Sort key of a summary line: what a reviewer would call the migration by comes first.
+fn rank(s: &str) -> u8 {
+    const ORDER: &[&str] = &[
+        "create table",
+        "drop table",
+        "rename table",
+        "add column",
+        "drop column",
+        "rename column",
+        "change type",
+        "create enum",
+        "add values",
+        "recreate enum",
+        "drop enum",
+        "create function",
+        "replace function",
+        "recreate function",
+        "drop function",
+        "create policy",
+        "change policy",
+        "drop policy",
+        "create trigger",
+        "change trigger",
+        "drop trigger",
+        "create index",
+        "drop index",
+        "add foreign key",
+        "add unique",
+        "add check",
+    ];
+    ORDER
+        .iter()
+        .position(|p| s.starts_with(p))
+        .map(|i| i as u8)
+        .unwrap_or(ORDER.len() as u8)
+}
+
+fn o_has_unique(name: &str, n: &Table) -> bool {
+    n.uniques.iter().any(|x| x.name == name)
+}
+
+fn same_index(a: &ir::Index, b: &ir::Index) -> bool {
+    a.columns == b.columns
+        && a.method == b.method
+        && a.opclass == b.opclass
+        && a.with == b.with
+        && a.unique == b.unique
+        && a.where_ == b.where_
+}
+
+fn rename_column(t: &mut Table, from: &str, to: &str) {
+    let r = |c: &mut String| {
+        if c == from {
+            *c = to.to_string();
+        }
+    };
+    for c in t.columns.iter_mut() {
+        r(&mut c.name);
+    }
+    t.primary_key.iter_mut().for_each(r);
+    for u in t.uniques.iter_mut() {
+        u.columns.iter_mut().for_each(r);
+    }
+    for f in t.foreign_keys.iter_mut() {
+        f.columns.iter_mut().for_each(r);
+    }
+    for ix in t.indexes.iter_mut() {
+        for c in ix.columns.iter_mut() {
+            r(&mut c.name);
+        }
+    }
+    for g in t.grants.iter_mut() {
+        if let Some(cols) = g.columns.as_mut() {
+            cols.iter_mut().for_each(r);
+        }
+    }
+    for rule in t.rules.iter_mut() {
+        for c in rule.conditions.iter_mut() {
+            match c {
+                ir::Condition::Owner { column }
+                | ir::Condition::Member { column, .. }
+                | ir::Condition::Parent { column, .. } => r(column),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn identity_kind(k: ir::Identity) -> &'static str {
+    match k {
+        ir::Identity::Always => "always",
+        ir::Identity::ByDefault => "by default",
+    }
+}
+
+/// A column definition as in `create table` (for `add column`).
+fn column_def(c: &ir::Column, vs: Option<&str>) -> String {
+    let mut l = format!("{} {}", quote(&c.name), types::sql(&c.ty, vs));
+    if let Some(id) = c.identity {
+        l.push_str(&format!(" generated {} as identity", identity_kind(id)));
+    }
+    if let Some(g) = &c.generated {
+        l.push_str(&format!(" generated always as ({g}) stored"));
+    }
+    if !c.nullable {
+        l.push_str(" not null");
+    }
+    if let Some(d) = &c.default {
+        l.push_str(&format!(" default {d}"));
+    }
+    l
+}
+
+/// `create function` -> `create or replace function` (first statement of each block).
+fn or_replace(stmts: Vec<String>) -> Vec<String> {
+    stmts
+        .into_iter()
+        .map(|s| s.replacen("create function ", "create or replace function ", 1))
+        .collect()
+}
+
+fn uses_enum(t: &SqlType, name: &str) -> bool {
+    match t {
+        SqlType::Enum(e) => e == name,
+        SqlType::Array(i) => uses_enum(i, name),
+        _ => false,
+    }
+}
+
+/// Type changes that cannot fail or lose data.
+fn is_widening(from: &SqlType, to: &SqlType) -> bool {
+    use SqlType::*;
+    match (from, to) {
+        (SmallInt, Int | BigInt) | (Int, BigInt) | (Real, Double) => true,
+        (Varchar(a), Varchar(b)) => b >= a,
+        (Varchar(_) | Char(_), Text) => true,
+        (Numeric(Some((p1, s1))), Numeric(Some((p2, s2)))) => s2 >= s1 && p2 - s2 >= p1 - s1,
+        (Numeric(_), Numeric(None)) => true,
+        (SmallInt | Int | BigInt, Numeric(None)) => true,
+        (Json, Jsonb) => true,
+        (Array(a), Array(b)) => is_widening(a, b),
+        _ => false,
+    }
+}
+
+/// Recreates enum `name` with `values`: every column of the type (in `schema`) is converted
+/// through text, with its policies and role helpers dropped and recreated around it.
+fn recreate_enum(schema: &Schema, name: &str, values: &[String]) -> Vec<String> {
+    let old = format!("{name}__schemac_old");
+    let vs = vector_schema(schema);
+    let mut s = Vec::new();
+    let users: Vec<&Table> = schema
+        .tables
+        .iter()
+        .filter(|t| t.columns.iter().any(|c| uses_enum(&c.ty, name)))
+        .collect();
+    let helpers: Vec<&Helper> = schema
+        .helpers
+        .iter()
+        .filter(|h| matches!(h, Helper::HasRole { arg_type, .. } if uses_enum(arg_type, name)) || matches!(h, Helper::MemberKeys { role_filter: Some((_, _, t)), .. } if uses_enum(t, name)))
+        .collect();
+    let mut policy_tables: BTreeMap<String, &Table> = BTreeMap::new();
+    for t in &schema.tables {
+        let uses = users.iter().any(|u| u.name == t.name)
+            || policies(schema, t).iter().any(|p| {
+                helpers
+                    .iter()
+                    .any(|h| p.sql.contains(&format!("\"{}\"", h.name())))
+            });
+        if uses {
+            policy_tables.insert(t.name.clone(), t);
+        }
+    }
+    for t in policy_tables.values() {
+        for p in policies(schema, t) {
+            s.push(format!(
+                "drop policy {} on {};",
+                quote(&p.name),
+                t_q(&t.name)
+            ));
+        }
+    }
+    for h in &helpers {
+        let args = match h {
+            Helper::HasRole { arg_type, .. } => types::sql(arg_type, None),
+            _ => String::new(),
+        };
+        s.push(format!(
+            "drop function {}({args});",
+            qualified(&schema.helpers_schema, h.name())
+        ));
+    }
+    s.push(format!(
+        "alter type {} rename to {};",
+        t_q(name),
+        quote(&old)
+    ));
+    let vals: Vec<String> = values.iter().map(|v| literal(v)).collect();
+    s.push(format!(
+        "create type {} as enum ({});",
+        t_q(name),
+        vals.join(", ")
+    ));
+    for t in &users {
+        for c in t.columns.iter().filter(|c| uses_enum(&c.ty, name)) {
+            let cq = quote(&c.name);
+            let tq = t_q(&t.name);
+            if c.default.is_some() {
+                s.push(format!("alter table {tq} alter column {cq} drop default;"));
+            }
+            let via = if matches!(c.ty, SqlType::Array(_)) {
+                "text[]"
+            } else {
+                "text"
+            };
+            s.push(format!(
+                "alter table {tq} alter column {cq} type {} using {cq}::{via}::{};",
+                types::sql(&c.ty, vs.as_deref()),
+                types::sql(&c.ty, vs.as_deref())
+            ));
+            if let Some(d) = &c.default {
+                s.push(format!(
+                    "alter table {tq} alter column {cq} set default {d};"
+                ));
+            }
+        }
+    }
+    s.push(format!("drop type {};", qualified("public", &old)));
+    for h in &helpers {
+        s.push(helper(schema, h));
+        s.extend(helper_grants(schema, h));
+    }
+    for t in policy_tables.values() {
+        for p in policies(schema, t) {
+            s.push(p.sql);
+        }
+    }
+    s
+}
