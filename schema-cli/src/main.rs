@@ -1,7 +1,10 @@
 //! The `schemac` command line: reads schema files, runs schema-core, renders diagnostics, writes
 //! `generated/` atomically, and maps outcomes to exit codes (0 ok, 1 errors or drift, 2 usage).
 
+mod bench_cmd;
 mod fsio;
+mod lint_cmd;
+mod migrate_cmd;
 mod test_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -67,9 +70,17 @@ enum Command {
         #[command(flatten)]
         input: Input,
     },
+    /// Check the schema (or, with --database-url, a live database) for security, performance and
+    /// migration-safety problems: RLS off, always-true or per-row policies, missing indexes...
+    Lint(lint_cmd::LintArgs),
     /// Prove every generated policy against a live PostgreSQL: the full table x actor x command
     /// matrix, column, ownership and cascade checks, and the scenarios in the policy test files.
     Test(test_cmd::TestArgs),
+    /// Load realistic data and measure what the generated policies cost at run time: each typical
+    /// query as its user versus service_role with the equivalent filter, plans, naive policies.
+    Bench(bench_cmd::BenchArgs),
+    /// Apply, revert or list the migrations of `generated/` on a live database.
+    Migrate(migrate_cmd::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -123,6 +134,9 @@ fn print_diagnostics(sources: &Sources, c: &Compilation, format: Format) {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Test(args) => test_cmd::run(args),
+        Command::Lint(args) => lint_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
+        Command::Migrate(args) => migrate_cmd::run(args),
         Command::Validate { input } => {
             let (_, c) = compile(&input)?;
             Ok(if c.has_errors() {
@@ -151,6 +165,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
                 Err(e) => anyhow::bail!("cannot read `{}`: {e}", lock_path.display()),
             };
+            // `schemac lint` as part of generate: warnings are printed, errors stop here.
+            if lint_cmd::generate_gate(
+                &sources,
+                &ir,
+                lock.as_ref().map(|l| &l.schema),
+                input.format,
+            ) {
+                return Ok(ExitCode::from(1));
+            }
             let file_name = input
                 .schema
                 .file_name()

@@ -55,6 +55,27 @@ codes! {
     ReservedName = "S0028", "a name is reserved by schemac or the platform";
     TypeMismatch = "S0029", "a value does not fit the declared type";
     Destructive = "S0030", "a schema change would lose data";
+    RustSyntax = "S0031", "a Rust schema file does not parse";
+    // Lints (`schemac lint`, schema-core/src/lint.rs and schema-pg/src/lint_live.rs): problems in a
+    // valid schema or a live database's catalog that make it unsafe, slow, or slow to migrate.
+    LintRlsDisabled = "L0001", "row level security is disabled on a table the API roles can use";
+    LintPolicyRlsDisabled = "L0002", "a table has policies but row level security is disabled";
+    LintNoPolicy = "L0003", "a role has a grant but no policy for the command";
+    LintAlwaysTrue = "L0004", "a policy is always true";
+    LintUserMetadata = "L0005", "a policy depends on user_metadata";
+    LintPerRowCall = "L0006", "a policy calls a function once per row";
+    LintMultiplePermissive = "L0007", "several permissive policies for one role and command";
+    LintUnindexedForeignKey = "L0008", "a foreign key has no index";
+    LintUnindexedPolicyColumn = "L0009", "a column a policy filters on has no index";
+    LintDuplicateIndex = "L0010", "two indexes are the same";
+    LintSearchPathMutable = "L0011", "a function has no fixed search_path";
+    LintVolatileInPolicy = "L0012", "a function called by a policy is volatile";
+    LintPolicyToPublic = "L0013", "a policy has no explicit TO role";
+    LintExtensionInPublic = "L0014", "an extension is installed in the public schema";
+    LintIndexNotConcurrent = "L0015", "an index is added to an existing table without CONCURRENTLY";
+    LintTableRewrite = "L0016", "a change rewrites an existing table";
+    LintNotNullExisting = "L0017", "NOT NULL is required of existing rows";
+    LintConstraintValidation = "L0018", "a constraint added to an existing table is validated under lock";
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -69,7 +69,8 @@ const P_DROP_FK: u8 = 6;
 const P_DROP_INDEX: u8 = 7;
 const P_DROP_CONSTRAINT: u8 = 8;
 const P_DROP_TABLE: u8 = 10;
-const P_RENAME: u8 = 11;
+const P_REVOKE: u8 = 11;
+const P_RENAME: u8 = 3;
 const P_ENUM_RECREATE: u8 = 12;
 const P_CREATE_TABLE: u8 = 13;
 const P_COLUMN: u8 = 14;
@@ -267,8 +268,8 @@ impl Differ<'_> {
                             ),
                         ) {
                             self.note(format!("recreate enum {}", e.name));
-                            let up = recreate_enum(self.new, &e.name, &e.values);
-                            let down = recreate_enum(self.old, &o.name, &o.values);
+                            let up = recreate_enum(self.new, &e.name, &e.values, false);
+                            let down = recreate_enum(self.old, &o.name, &o.values, false);
                             self.mark_enum_users(&e.name);
                             self.push(P_ENUM_RECREATE, up, down);
                         }
@@ -293,7 +294,7 @@ impl Differ<'_> {
                             self.enum_values_up.push(stmt);
                         }
                         self.enum_values_down
-                            .extend(recreate_enum(self.old, &o.name, &o.values));
+                            .extend(recreate_enum(self.old, &o.name, &o.values, true));
                     }
                     if o.comment != e.comment {
                         let c = |x: &Option<String>| {
@@ -450,6 +451,7 @@ impl Differ<'_> {
         let vs_old = self.vs_old.clone();
         let tq = t_q(&n.name);
         // Renames first: the table, then columns; then compare the renamed old table.
+        let orig = o.clone();
         let mut o = o.clone();
         if o.name != n.name {
             self.note(format!("rename table {} to {}", o.name, n.name));
@@ -476,6 +478,23 @@ impl Differ<'_> {
                     )],
                     vec![format!(
                         "alter trigger {} on {tq} rename to {};",
+                        quote(&b),
+                        quote(&a)
+                    )],
+                );
+            }
+            if !o.primary_key.is_empty() {
+                // The primary key constraint (and its index) is named after the table.
+                let (a, b) = (format!("{}_pkey", o.name), format!("{}_pkey", n.name));
+                self.push(
+                    P_RENAME,
+                    vec![format!(
+                        "alter table {tq} rename constraint {} to {};",
+                        quote(&a),
+                        quote(&b)
+                    )],
+                    vec![format!(
+                        "alter table {tq} rename constraint {} to {};",
                         quote(&b),
                         quote(&a)
                     )],
@@ -554,9 +573,36 @@ impl Differ<'_> {
         }
         if o.grants != n.grants {
             self.note(format!("change grants on {}", n.name));
-            self.push(P_SECURITY, grants(n), grants(&o));
+            // Revoke before column changes and grant after them, so both directions only name
+            // columns that exist at that point.
+            let revoke = grants(n).into_iter().take(1).collect::<Vec<_>>();
+            self.push(P_REVOKE, revoke.clone(), grants(&o));
+            self.push(P_SECURITY, grants(n), revoke);
         }
-        let old_p = policies(self.old, &o);
+        // Old policies as they are in the database (names from the old table name); their SQL,
+        // from the renamed table, is what the down script recreates before renaming back.
+        let actual_names: Vec<(ir::Command, ir::DbRole, String)> = policies(self.old, &orig)
+            .into_iter()
+            .map(|p| (p.command, p.role, p.name))
+            .collect();
+        let old_p: Vec<crate::emit::up::Policy> = policies(self.old, &o)
+            .into_iter()
+            .map(|mut p| {
+                if let Some((_, _, actual)) = actual_names
+                    .iter()
+                    .find(|(c, r, _)| *c == p.command && *r == p.role)
+                {
+                    if *actual != p.name {
+                        let from = format!("create policy {} ", quote(&p.name));
+                        p.sql =
+                            p.sql
+                                .replacen(&from, &format!("create policy {} ", quote(actual)), 1);
+                        p.name = actual.clone();
+                    }
+                }
+                p
+            })
+            .collect();
         let new_p = policies(self.new, n);
         let force = self.recreate_policies.contains(&n.name);
         let drop = |name: &str| format!("drop policy {} on {tq};", quote(name));
@@ -685,10 +731,7 @@ impl Differ<'_> {
                 }
             }
         }
-        if o.primary_key == n.primary_key && !o.primary_key.is_empty() && o.name == n.name {
-            // The primary key constraint is named after the table; a renamed table keeps the
-            // old constraint name until renamed.
-        }
+
         for (a, b, is_index) in renames {
             let (up, down) = if is_index {
                 (
@@ -826,6 +869,10 @@ impl Differ<'_> {
                 );
                 if c.nullable {
                     self.push(P_COLUMN, vec![null], vec![not_null]);
+                } else if let Some(d) = &c.default {
+                    // Rows written while the column allowed null get the default first.
+                    let fill = format!("update {tq} set {cq} = {d} where {cq} is null;");
+                    self.push(P_COLUMN, vec![fill, not_null], vec![null]);
                 } else {
                     self.push(P_COLUMN, vec![not_null], vec![null]);
                 }
@@ -1436,7 +1483,12 @@ fn is_widening(from: &SqlType, to: &SqlType) -> bool {
 
 /// Recreates enum `name` with `values`: every column of the type (in `schema`) is converted
 /// through text, with its policies and role helpers dropped and recreated around it.
-fn recreate_enum(schema: &Schema, name: &str, values: &[String]) -> Vec<String> {
+fn recreate_enum(
+    schema: &Schema,
+    name: &str,
+    values: &[String],
+    with_policies: bool,
+) -> Vec<String> {
     let old = format!("{name}__schemac_old");
     let vs = vector_schema(schema);
     let mut s = Vec::new();
@@ -1451,7 +1503,7 @@ fn recreate_enum(schema: &Schema, name: &str, values: &[String]) -> Vec<String> 
         .filter(|h| matches!(h, Helper::HasRole { arg_type, .. } if uses_enum(arg_type, name)) || matches!(h, Helper::MemberKeys { role_filter: Some((_, _, t)), .. } if uses_enum(t, name)))
         .collect();
     let mut policy_tables: BTreeMap<String, &Table> = BTreeMap::new();
-    for t in &schema.tables {
+    for t in schema.tables.iter().filter(|_| with_policies) {
         let uses = users.iter().any(|u| u.name == t.name)
             || policies(schema, t).iter().any(|p| {
                 helpers

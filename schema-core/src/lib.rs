@@ -9,6 +9,7 @@ pub mod emit;
 pub mod expr;
 pub mod generate;
 pub mod ir;
+pub mod lint;
 pub mod lower;
 pub mod render;
 pub mod source;
@@ -63,7 +64,8 @@ pub fn compile_syntax(file: &syntax::File, mut diags: Diagnostics) -> Compilatio
     }
 }
 
-fn merge(into: &mut syntax::File, f: syntax::File) {
+/// Appends the declarations of `f` to `into` (the first `target`, `helpers_schema` and `roles` win).
+pub fn merge(into: &mut syntax::File, f: syntax::File) {
     into.target = into.target.take().or(f.target);
     into.helpers_schema = into.helpers_schema.take().or(f.helpers_schema);
     into.roles = into.roles.take().or(f.roles);

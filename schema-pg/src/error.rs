@@ -110,6 +110,10 @@ pub enum PgError {
         source: postgres::Error,
     },
 
+    /// A problem that is not a database error (e.g. a migration with no down script).
+    #[error("{0}")]
+    Message(String),
+
     /// Any other database error.
     #[error("{}", describe_postgres_error(.0))]
     Postgres(#[from] postgres::Error),

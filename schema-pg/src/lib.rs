@@ -23,10 +23,13 @@
 //! * [`platform`] — [`install_supabase_platform`], [`is_supabase`];
 //! * [`session`] — [`Actor`], [`act_as`].
 
+pub mod bench;
 pub mod bin;
 pub mod db;
 pub mod error;
 pub mod harness;
+pub mod lint_live;
+pub mod migrate;
 pub mod platform;
 pub mod server;
 pub mod session;

@@ -1,6 +1,7 @@
 //! Shared support for schemac's integration tests: workspace paths and the committed generated files.
 
 use schema_core::emit::lock::Lock;
+use schema_pg::postgres::Client;
 use std::path::PathBuf;
 
 /// The workspace root (where `schema.yaml` and `generated/` live).
@@ -84,4 +85,103 @@ pub fn policy_suite() -> schema_core::suite::Suite {
         suite.extend(s);
     }
     suite
+}
+
+/// Everything of the app in the catalog, in a stable textual form (no OIDs).
+pub fn catalog(client: &mut Client) -> String {
+    catalog_with(client, false)
+}
+
+/// Like [`catalog`]; with `columns_by_name`, columns are listed by name instead of position (a
+/// migrated table has added columns at the end, a freshly created one in declaration order).
+pub fn catalog_with(client: &mut Client, columns_by_name: bool) -> String {
+    let queries: &[(&str, &str)] = &[
+        ("schemas", "select nspname from pg_namespace where nspname in ('public', 'private') order by 1"),
+        (
+            "types",
+            "select t.typname || ' ' || string_agg(e.enumlabel, ',' order by e.enumsortorder) from pg_type t \
+             join pg_enum e on e.enumtypid = t.oid join pg_namespace n on n.oid = t.typnamespace \
+             where n.nspname = 'public' group by t.typname order by 1",
+        ),
+        (
+            "columns",
+            "select c.relname || '.' || a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || \
+             case when a.attnotnull then ' not null' else '' end || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '') || \
+             case when a.attidentity <> '' then ' identity ' || a.attidentity::text else '' end || \
+             case when a.attgenerated <> '' then ' generated' else '' end \
+             from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace \
+             left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum \
+             where n.nspname = 'public' and c.relkind = 'r' and a.attnum > 0 and not a.attisdropped order by c.relname, a.attnum",
+        ),
+        (
+            "constraints",
+            "select c.relname || ' ' || k.conname || ' ' || pg_get_constraintdef(k.oid) from pg_constraint k \
+             join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname = 'public' and k.contype <> 'n' order by 1",
+        ),
+        ("indexes", "select indexdef from pg_indexes where schemaname = 'public' order by indexname"),
+        (
+            "rls",
+            "select relname || ' rls=' || relrowsecurity || ' force=' || relforcerowsecurity || ' replica=' || relreplident::text \
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind = 'r' order by 1",
+        ),
+        (
+            "policies",
+            "select tablename || ' ' || policyname || ' ' || permissive || ' ' || cmd || ' ' || array_to_string(roles, ',') || \
+             ' using(' || coalesce(qual, '') || ') check(' || coalesce(with_check, '') || ')' from pg_policies \
+             where schemaname = 'public' order by tablename, policyname",
+        ),
+        (
+            "table grants",
+            "select table_name || ' ' || grantee || ' ' || string_agg(privilege_type, ',' order by privilege_type) \
+             from information_schema.role_table_grants where table_schema = 'public' \
+             and grantee in ('anon', 'authenticated', 'service_role') group by table_name, grantee order by 1",
+        ),
+        (
+            "column grants",
+            "select table_name || ' ' || grantee || ' ' || privilege_type || ' ' || string_agg(column_name, ',' order by column_name) \
+             from information_schema.column_privileges where table_schema = 'public' \
+             and grantee in ('anon', 'authenticated') group by table_name, grantee, privilege_type order by 1",
+        ),
+        (
+            "functions",
+            "select n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') secdef=' || p.prosecdef || \
+             ' volatile=' || p.provolatile::text || ' config=' || coalesce(array_to_string(p.proconfig, ','), '') || \
+             ' acl=' || coalesce(array_to_string(p.proacl, ','), '') \
+             from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname in ('public', 'private') order by 1",
+        ),
+        (
+            "triggers",
+            "select c.relname || ' ' || t.tgname || ' ' || pg_get_triggerdef(t.oid) from pg_trigger t \
+             join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace \
+             where not t.tgisinternal and n.nspname in ('public', 'auth') order by 1",
+        ),
+        (
+            "realtime",
+            "select schemaname || '.' || tablename from pg_publication_tables where pubname = 'supabase_realtime' order by 1",
+        ),
+    ];
+    let mut out = String::new();
+    for (title, q) in queries {
+        out.push_str(&format!("## {title}\n"));
+        let mut lines: Vec<String> = client
+            .query(*q, &[])
+            .unwrap_or_else(|e| {
+                panic!(
+                    "catalog query `{title}`: {}",
+                    schema_pg::error::describe_postgres_error(&e)
+                )
+            })
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        if columns_by_name && *title == "columns" {
+            lines.sort();
+        }
+        for line in lines {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
 }

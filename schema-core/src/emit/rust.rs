@@ -486,6 +486,12 @@ fn fields<'a>(t: &'a Table, names: &Names) -> Vec<Field<'a>> {
         .collect()
 }
 
+/// The Rust type `models.rs` gives a value of `ty` (not nullable) in `schema`; the derive macros
+/// check mapped fields against it.
+pub fn value_type(schema: &Schema, ty: &SqlType) -> TokenStream {
+    rust_type(ty, &Names::new(schema))
+}
+
 /// The Rust type of a value of `ty` (not nullable).
 fn rust_type(ty: &SqlType, names: &Names) -> TokenStream {
     match ty {

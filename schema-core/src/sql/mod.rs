@@ -1,3 +1,4 @@
 //! SQL text primitives. `ident` is the only producer of identifiers and literals in emitted SQL.
 
+pub mod dml;
 pub mod ident;

@@ -1,6 +1,7 @@
 //! The raw schema AST, exactly as written (names as strings, spans attached). Both front ends —
 //! YAML (`syntax::yaml`) and, later, Rust derives — produce these types, so validation exists once.
 
+pub mod rust;
 pub mod yaml;
 
 use crate::source::Span;

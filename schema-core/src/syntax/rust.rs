@@ -40,6 +40,7 @@ const TABLE_KEYS: &[&str] = &[
     "declare",
     "table",
     "schema",
+    "renamed_from",
     "comment",
     "primary_key",
     "unique",
@@ -69,6 +70,8 @@ const COLUMN_KEYS: &[&str] = &[
     "identity",
     "generated",
     "comment",
+    "renamed_from",
+    "using",
     "skip",
 ];
 /// Field keys of a mapped struct.
@@ -196,7 +199,11 @@ pub fn parse_files(files: &[(SourceId, &str)], diags: &mut Diagnostics) -> File 
     file
 }
 
-fn collect_items(id: SourceId, items: &[::syn::Item], out: &mut Vec<(SourceId, ::syn::DeriveInput)>) {
+fn collect_items(
+    id: SourceId,
+    items: &[::syn::Item],
+    out: &mut Vec<(SourceId, ::syn::DeriveInput)>,
+) {
     for item in items {
         match item {
             ::syn::Item::Struct(s) => out.push((id, s.clone().into())),
@@ -213,17 +220,20 @@ fn collect_items(id: SourceId, items: &[::syn::Item], out: &mut Vec<(SourceId, :
 
 /// True when `attrs` has `#[derive(..., name, ...)]` (by the last path segment).
 pub fn derives(attrs: &[::syn::Attribute], name: &str) -> bool {
-    attrs.iter().filter(|a| a.path().is_ident("derive")).any(|a| {
-        a.parse_args_with(
-            ::syn::punctuated::Punctuated::<::syn::Path, ::syn::Token![,]>::parse_terminated,
-        )
-        .map(|paths| {
-            paths
-                .iter()
-                .any(|p| p.segments.last().is_some_and(|s| s.ident == name))
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("derive"))
+        .any(|a| {
+            a.parse_args_with(
+                ::syn::punctuated::Punctuated::<::syn::Path, ::syn::Token![,]>::parse_terminated,
+            )
+            .map(|paths| {
+                paths
+                    .iter()
+                    .any(|p| p.segments.last().is_some_and(|s| s.ident == name))
+            })
+            .unwrap_or(false)
         })
-        .unwrap_or(false)
-    })
 }
 
 /// `UserNotes` -> `user_notes`.
@@ -232,7 +242,8 @@ pub fn snake_case(name: &str) -> String {
     let chars: Vec<char> = name.trim_start_matches("r#").chars().collect();
     for (i, c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
             let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
             if prev_lower || (prev_upper && next_lower) {
@@ -268,7 +279,11 @@ fn enum_sql_name(item: &::syn::DeriveInput) -> String {
 
 /// All `#[schemac(...)]` entries of `attrs`, in order. A malformed attribute is one diagnostic and
 /// contributes no entries; the others are still read.
-fn entries_of(attrs: &[::syn::Attribute], spans: &mut Spans, diags: &mut Diagnostics) -> Vec<Entry> {
+fn entries_of(
+    attrs: &[::syn::Attribute],
+    spans: &mut Spans,
+    diags: &mut Diagnostics,
+) -> Vec<Entry> {
     let mut out = Vec::new();
     for a in attrs.iter().filter(|a| a.path().is_ident("schemac")) {
         match &a.meta {
@@ -290,13 +305,8 @@ fn entries_of(attrs: &[::syn::Attribute], spans: &mut Spans, diags: &mut Diagnos
             other => {
                 let at = spans.range(other);
                 diags.push(
-                    Diagnostic::error(
-                        Code::ExpectedType,
-                        at,
-                        "",
-                        "`#[schemac]` needs arguments",
-                    )
-                    .help("write `#[schemac(key = \"value\", ...)]`"),
+                    Diagnostic::error(Code::ExpectedType, at, "", "`#[schemac]` needs arguments")
+                        .help("write `#[schemac(key = \"value\", ...)]`"),
                 );
             }
         }
@@ -355,15 +365,14 @@ pub fn read_struct(
         spans,
         diags,
         &path,
+        span,
         match mode {
             Mode::Declare => TABLE_KEYS,
             Mode::Map => MAP_KEYS,
         },
         TABLE_REPEATABLE,
+        (mode == Mode::Map).then_some((TABLE_KEYS, rust_name.as_str(), "the struct")),
     );
-    if mode == Mode::Map {
-        r.declaration_keys_in_mapping(TABLE_KEYS, &rust_name, "the struct");
-    }
     r.flag("declare");
     let table_name = match r.string("table", "a table name") {
         Some(n) => n,
@@ -394,7 +403,6 @@ pub fn read_struct(
     if mode == Mode::Declare {
         table_attrs(&mut r, &mut t);
     }
-    r.finish();
 
     let mut infos = Vec::new();
     for (index, f) in fields.iter().enumerate() {
@@ -403,23 +411,28 @@ pub fn read_struct(
             .as_ref()
             .map(|i| i.to_string().trim_start_matches("r#").to_string())
             .unwrap_or_default();
-        let fspan = spans.span(f.ident.as_ref().map(|i| i.span()).unwrap_or(item.ident.span()));
+        let fspan = spans.span(
+            f.ident
+                .as_ref()
+                .map(|i| i.span())
+                .unwrap_or(item.ident.span()),
+        );
         let fentries = entries_of(&f.attrs, spans, diags);
         let fpath = format!("{path}.columns.{ident}");
+        let item_name = format!("field `{ident}`");
         let mut r = Reader::new(
             &fentries,
             spans,
             diags,
             &fpath,
+            fspan,
             match mode {
                 Mode::Declare => COLUMN_KEYS,
                 Mode::Map => MAP_FIELD_KEYS,
             },
             &[],
+            (mode == Mode::Map).then_some((COLUMN_KEYS, rust_name.as_str(), item_name.as_str())),
         );
-        if mode == Mode::Map {
-            r.declaration_keys_in_mapping(COLUMN_KEYS, &rust_name, &format!("field `{ident}`"));
-        }
         let skip = r.flag("skip").is_some_and(|b| b.value);
         let column = r
             .string("column", "a column name")
@@ -445,7 +458,6 @@ pub fn read_struct(
         } else if mode == Mode::Map {
             info.vec_f32 = types::is_vec_f32(&inner);
         }
-        r.finish();
         infos.push(info);
     }
     if mode == Mode::Declare && t.columns.is_empty() {
@@ -455,7 +467,7 @@ pub fn read_struct(
                 span,
                 &path,
                 format!("table `{}` has no columns", table_name.value),
-                )
+            )
             .help("add fields to the struct; each field is a column"),
         );
     }
@@ -471,16 +483,21 @@ pub fn read_struct(
 }
 
 fn table_attrs(r: &mut Reader, t: &mut Table) {
+    t.renamed_from = r.string("renamed_from", "the table's previous name");
     t.comment = r.string("comment", "a comment").map(|c| c.value);
     if let Some(e) = r.get("primary_key") {
         let span = r.spans.range(&e.key_ident);
-        if let Some(cols) = r.names_of(e, "a list of column names, e.g. `primary_key = [\"a\", \"b\"]`") {
+        if let Some(cols) = r.names_of(
+            e,
+            "a list of column names, e.g. `primary_key = [\"a\", \"b\"]`",
+        ) {
             t.primary_key = Some(Spanned::new(cols, span));
         }
     }
     for e in r.all("unique") {
         let span = r.spans.range(&e.key_ident);
-        if let Some(cols) = r.names_of(e, "a list of column names, e.g. `unique = [\"a\", \"b\"]`") {
+        if let Some(cols) = r.names_of(e, "a list of column names, e.g. `unique = [\"a\", \"b\"]`")
+        {
             t.uniques.push(Spanned::new(cols, span));
         }
     }
@@ -490,7 +507,6 @@ fn table_attrs(r: &mut Reader, t: &mut Table) {
         };
         let name = n.req_string("name", "the constraint name");
         let expr = n.req_string("expr", "an SQL boolean expression");
-        n.finish();
         if let (Some(name), Some(expr)) = (name, expr) {
             t.checks.push(Check { name, expr });
         }
@@ -500,10 +516,14 @@ fn table_attrs(r: &mut Reader, t: &mut Table) {
         let Some(mut n) = r.nested(e, &["columns", "references", "on_delete"], &[]) else {
             continue;
         };
-        let columns = n.names("columns", "a list of column names").unwrap_or_default();
+        let columns = n
+            .names("columns", "a list of column names")
+            .unwrap_or_default();
         let references = n.req_string("references", "`table(column, ...)`");
-        let on_delete = n.string("on_delete", "`cascade`, `set null`, `restrict` or `no action`");
-        n.finish();
+        let on_delete = n.string(
+            "on_delete",
+            "`cascade`, `set null`, `restrict` or `no action`",
+        );
         if let Some(references) = references {
             t.foreign_keys.push(ForeignKey {
                 span,
@@ -525,7 +545,6 @@ fn table_attrs(r: &mut Reader, t: &mut Table) {
             Value::Nested(..) => {
                 if let Some(mut n) = r.nested(e, &["replica_identity"], &[]) {
                     let ri = n.string("replica_identity", "`full` or `default`");
-                    n.finish();
                     let full = match ri {
                         Some(v) if v.value == "full" => true,
                         Some(v) if v.value == "default" => false,
@@ -573,33 +592,46 @@ fn table_attrs(r: &mut Reader, t: &mut Table) {
     }
 }
 
-fn index(r: &mut Reader, e: &Entry) -> Option<Index> {
+fn index<'a>(r: &mut Reader<'a>, e: &'a Entry) -> Option<Index> {
     let span = r.spans.range(&e.key_ident);
     let mut n = r.nested(
         e,
-        &["name", "columns", "using", "opclass", "with", "unique", "where"],
+        &[
+            "name", "columns", "using", "opclass", "with", "unique", "where",
+        ],
         &[],
     )?;
     let name = n.string("name", "an index name");
-    let columns = n.names("columns", "a list of columns, e.g. `columns = [\"user_id\", \"created_at desc\"]`").unwrap_or_default();
+    let columns = n
+        .names(
+            "columns",
+            "a list of columns, e.g. `columns = [\"user_id\", \"created_at desc\"]`",
+        )
+        .unwrap_or_default();
     if columns.is_empty() {
         n.diags.push(
-            Diagnostic::error(Code::MissingKey, span, &n.path, "an index needs at least one column")
-                .help("add `columns = [\"column\", ...]`"),
+            Diagnostic::error(
+                Code::MissingKey,
+                span,
+                &n.path,
+                "an index needs at least one column",
+            )
+            .help("add `columns = [\"column\", ...]`"),
         );
     }
-    let using = n.string("using", "`btree`, `gin`, `gist`, `hash`, `brin`, `hnsw` or `ivfflat`");
+    let using = n.string(
+        "using",
+        "`btree`, `gin`, `gist`, `hash`, `brin`, `hnsw` or `ivfflat`",
+    );
     let opclass = n.string("opclass", "an operator class such as `vector_cosine_ops`");
     let mut with = Vec::new();
     if let Some(w) = n.get("with") {
         if let Some(mut wn) = n.nested_any(w) {
             with = wn.scalars("a number or a string");
-            wn.finish();
         }
     }
     let unique = n.flag("unique").is_some_and(|b| b.value);
     let where_ = n.string("where", "an SQL boolean expression");
-    n.finish();
     Some(Index {
         span,
         name,
@@ -612,7 +644,7 @@ fn index(r: &mut Reader, e: &Entry) -> Option<Index> {
     })
 }
 
-fn policy(r: &mut Reader, e: &Entry, path: String) -> Option<PolicyRule> {
+fn policy<'a>(r: &mut Reader<'a>, e: &'a Entry, path: String) -> Option<PolicyRule> {
     const KEYS: &[&str] = &[
         "name",
         "for",
@@ -638,23 +670,33 @@ fn policy(r: &mut Reader, e: &Entry, path: String) -> Option<PolicyRule> {
     p.commands = n
         .names("for", "`select`, `insert`, `update`, `delete` or `all`")
         .unwrap_or_default();
-    p.to = n.names("to", "`authenticated` or `anon`").unwrap_or_default();
+    p.to = n
+        .names("to", "`authenticated` or `anon`")
+        .unwrap_or_default();
     p.owner = n.string("owner", "the column holding the owner's user id");
     p.role = n.string("role", "an app role such as `admin`");
     if let Some(m) = n.get("member") {
         let mspan = n.spans.range(&m.key_ident);
         if let Some(mut mm) = n.nested(
             m,
-            &["through", "column", "key", "user_column", "roles", "role_column"],
+            &[
+                "through",
+                "column",
+                "key",
+                "user_column",
+                "roles",
+                "role_column",
+            ],
             &[],
         ) {
             let through = mm.req_string("through", "the membership table");
             let column = mm.string("column", "a column of this table");
             let key = mm.string("key", "a column of the membership table");
             let user_column = mm.string("user_column", "the member's user id column");
-            let roles = mm.names("roles", "a list of member roles").unwrap_or_default();
+            let roles = mm
+                .names("roles", "a list of member roles")
+                .unwrap_or_default();
             let role_column = mm.string("role_column", "the member role column");
-            mm.finish();
             if let Some(through) = through {
                 p.member = Some(Member {
                     span: mspan,
@@ -681,7 +723,6 @@ fn policy(r: &mut Reader, e: &Entry, path: String) -> Option<PolicyRule> {
         } else if let Some(mut pm) = n.nested(pe, &["column", "owner"], &[]) {
             let column = pm.req_string("column", "the foreign key column to the parent");
             let owner = pm.string("owner", "the parent's owner column");
-            pm.finish();
             if let Some(column) = column {
                 p.parent = Some(Parent {
                     span: pspan,
@@ -695,17 +736,15 @@ fn policy(r: &mut Reader, e: &Entry, path: String) -> Option<PolicyRule> {
     p.public = n.flag("public");
     p.using = n.string("using", "an SQL boolean expression");
     p.check = n.string("check", "an SQL boolean expression");
-    n.finish();
     Some(p)
 }
 
-fn grant(r: &mut Reader, e: &Entry, out: &mut Vec<GrantDecl>) {
+fn grant<'a>(r: &mut Reader<'a>, e: &'a Entry, out: &mut Vec<GrantDecl>) {
     const COMMANDS: &[&str] = &["select", "insert", "update", "delete"];
     let Some(mut n) = r.nested(e, &["role", "select", "insert", "update", "delete"], &[]) else {
         return;
     };
     let Some(role) = n.req_string("role", "a database role such as `authenticated`") else {
-        n.finish();
         return;
     };
     for cmd in COMMANDS {
@@ -715,8 +754,9 @@ fn grant(r: &mut Reader, e: &Entry, out: &mut Vec<GrantDecl>) {
         let columns = match &ce.value {
             Value::Nested(..) => match n.nested(ce, &["except"], &[]) {
                 Some(mut en) => {
-                    let cols = en.names("except", "a list of column names").unwrap_or_default();
-                    en.finish();
+                    let cols = en
+                        .names("except", "a list of column names")
+                        .unwrap_or_default();
                     GrantColumns::Except(cols)
                 }
                 None => GrantColumns::None,
@@ -724,12 +764,13 @@ fn grant(r: &mut Reader, e: &Entry, out: &mut Vec<GrantDecl>) {
             Value::Expr(::syn::Expr::Array(_)) => {
                 GrantColumns::Only(n.names(cmd, "a list of column names").unwrap_or_default())
             }
-            Value::Expr(ex) => match attrs::lit_str(ex).or_else(|| attrs::lit_bool(ex).map(|b| b.to_string())) {
-                Some(s) if s == "all" || s == "true" => GrantColumns::All,
-                Some(s) if s == "none" || s == "false" => GrantColumns::None,
-                _ => {
-                    let at = n.spans.range(ex);
-                    n.diags.push(
+            Value::Expr(ex) => {
+                match attrs::lit_str(ex).or_else(|| attrs::lit_bool(ex).map(|b| b.to_string())) {
+                    Some(s) if s == "all" || s == "true" => GrantColumns::All,
+                    Some(s) if s == "none" || s == "false" => GrantColumns::None,
+                    _ => {
+                        let at = n.spans.range(ex);
+                        n.diags.push(
                         Diagnostic::error(
                             Code::InvalidValue,
                             at,
@@ -738,9 +779,10 @@ fn grant(r: &mut Reader, e: &Entry, out: &mut Vec<GrantDecl>) {
                         )
                         .help("for example `update = [\"name\", \"avatar_url\"]` or `select(except = [\"key_hash\"])`"),
                     );
-                    GrantColumns::None
+                        GrantColumns::None
+                    }
                 }
-            },
+            }
             Value::Flag => GrantColumns::All,
         };
         out.push(GrantDecl {
@@ -750,7 +792,6 @@ fn grant(r: &mut Reader, e: &Entry, out: &mut Vec<GrantDecl>) {
             columns,
         });
     }
-    n.finish();
 }
 
 /// Reads the column keys of a field. `None` when the type cannot be told (reported).
@@ -772,10 +813,15 @@ fn column_attrs(
     c.check = r.string("check", "an SQL boolean expression");
     c.default = r.string("default", "an SQL expression such as `now()`");
     c.references = r.string("references", "`table` or `table(column)`");
-    c.on_delete = r.string("on_delete", "`cascade`, `set null`, `restrict` or `no action`");
+    c.on_delete = r.string(
+        "on_delete",
+        "`cascade`, `set null`, `restrict` or `no action`",
+    );
     c.identity = r.string("identity", "`always` or `by_default`");
     c.generated = r.string("generated", "an SQL expression");
     c.comment = r.string("comment", "a comment").map(|s| s.value);
+    c.renamed_from = r.string("renamed_from", "the column's previous name");
+    c.using = r.string("using", "an SQL expression converting the old values");
     let (option, inner) = types::strip_option(ty);
     c.nullable = Some(Spanned::new(option, ty_span));
     match explicit {
@@ -792,14 +838,16 @@ fn column_attrs(
                 );
                 return None;
             }
-            info.vec_f32 = types::is_vec_f32(&inner) && t.value.trim().to_ascii_lowercase().starts_with("vector");
+            info.vec_f32 = types::is_vec_f32(&inner)
+                && t.value.trim().to_ascii_lowercase().starts_with("vector");
             c.ty = t;
         }
         None => match types::infer(&inner, enum_names) {
             Ok(sql) => c.ty = Spanned::new(sql, ty_span),
             Err((msg, help)) => {
                 r.diags.push(
-                    Diagnostic::error(Code::UnknownType, ty_span, format!("{}.type", r.path), msg).help(help),
+                    Diagnostic::error(Code::UnknownType, ty_span, format!("{}.type", r.path), msg)
+                        .help(help),
                 );
                 return None;
             }
@@ -852,8 +900,10 @@ pub fn read_enum(
         spans,
         diags,
         &path,
+        span,
         &["declare", "name", "schema", "comment"],
         &[],
+        None,
     );
     r.flag("declare");
     let name = r
@@ -867,12 +917,14 @@ pub fn read_enum(
                 Code::UnknownKey,
                 span,
                 &path,
-                format!("`comment` declares something, but `{rust_name}` maps enum `{}` of schema.yaml", name.value),
+                format!(
+                    "`comment` declares something, but `{rust_name}` maps enum `{}` of schema.yaml",
+                    name.value
+                ),
             )
             .help("add `declare` to declare the enum in Rust, or remove `comment`"),
         );
     }
-    r.finish();
     let mut variants = Vec::new();
     for v in &data.variants {
         let vspan = spans.span(v.ident.span());
@@ -882,18 +934,29 @@ pub fn read_enum(
                     Code::ExpectedType,
                     vspan,
                     &path,
-                    format!("variant `{}` has fields; enum values are unit variants", v.ident),
+                    format!(
+                        "variant `{}` has fields; enum values are unit variants",
+                        v.ident
+                    ),
                 )
                 .help("remove the fields"),
             );
             continue;
         }
         let ventries = entries_of(&v.attrs, spans, diags);
-        let mut vr = Reader::new(&ventries, spans, diags, &path, &["rename"], &[]);
+        let mut vr = Reader::new(
+            &ventries,
+            spans,
+            diags,
+            &path,
+            vspan,
+            &["rename"],
+            &[],
+            None,
+        );
         let value = vr
             .string("rename", "the value as stored in PostgreSQL")
             .unwrap_or_else(|| Spanned::new(snake_case(&v.ident.to_string()), vspan));
-        vr.finish();
         variants.push((v.ident.to_string(), value));
     }
     Some(EnumInfo {
@@ -917,3 +980,45 @@ pub(crate) fn unknown_key_help(key: &str, known: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Compiles YAML schema files and Rust schema files together (ids of `sources`): both front ends
+/// feed one `syntax::File`, so a table declared in both is the usual duplicate-name error; its
+/// help names the place of the first declaration.
+pub fn compile_mixed(
+    sources: &crate::Sources,
+    yaml: &[SourceId],
+    rust: &[SourceId],
+) -> crate::Compilation {
+    let mut diags = Diagnostics::default();
+    let mut file = File::default();
+    for id in yaml {
+        let f = super::yaml::parse(*id, &sources.get(*id).text, &mut diags);
+        crate::merge(&mut file, f);
+    }
+    let texts: Vec<(SourceId, &str)> = rust
+        .iter()
+        .map(|id| (*id, sources.get(*id).text.as_str()))
+        .collect();
+    crate::merge(&mut file, parse_files(&texts, &mut diags));
+    let mut c = crate::compile_syntax(&file, diags);
+    for d in &mut c.diagnostics {
+        if d.code != Code::DuplicateName {
+            continue;
+        }
+        let Some(name) = d.path.strip_prefix("tables.").filter(|n| !n.contains('.')) else {
+            continue;
+        };
+        if let Some(first) = file.tables.iter().find(|t| t.name.value == name) {
+            let s = first.name.span;
+            let at = if s.is_synthetic() {
+                sources.get(s.source).name.clone()
+            } else {
+                format!("{}:{}:{}", sources.get(s.source).name, s.line, s.col)
+            };
+            d.help = Some(format!(
+                "`{name}` is first declared at {at}; declare each table once, in schema.yaml or in Rust"
+            ));
+        }
+    }
+    c
+}

@@ -191,6 +191,32 @@ impl<'a> Reader<'a> {
         repeatable: &[&str],
         declares: Option<(&[&str], &str, &str)>,
     ) -> Self {
+        Self::labelled(
+            entries,
+            spans,
+            diags,
+            path,
+            span,
+            known,
+            repeatable,
+            declares,
+            "#[schemac(...)]",
+        )
+    }
+
+    /// `new`, naming the level `label` in messages (`policy(...)`).
+    #[allow(clippy::too_many_arguments)]
+    fn labelled(
+        entries: &'a [Entry],
+        spans: &'a mut Spans,
+        diags: &'a mut Diagnostics,
+        path: &str,
+        span: Span,
+        known: &[&str],
+        repeatable: &[&str],
+        declares: Option<(&[&str], &str, &str)>,
+        label: &str,
+    ) -> Self {
         let mut seen: Vec<&str> = Vec::new();
         let mut kept = Vec::new();
         for e in entries {
@@ -220,7 +246,7 @@ impl<'a> Reader<'a> {
                             Code::UnknownKey,
                             at,
                             format!("{path}.{}", e.key),
-                            format!("unknown key `{}` in `#[schemac(...)]` of `{path}`", e.key),
+                            format!("unknown key `{}` in `{label}`", e.key),
                         )
                         .help(super::unknown_key_help(&e.key, known)),
                     ),
@@ -375,7 +401,7 @@ impl<'a> Reader<'a> {
         };
         let span = self.spans.span(e.key_ident.span());
         let path = format!("{}.{}", self.path, e.key);
-        Some(Reader::new(
+        Some(Reader::labelled(
             inner,
             self.spans,
             self.diags,
@@ -384,6 +410,7 @@ impl<'a> Reader<'a> {
             known,
             repeatable,
             None,
+            &format!("{}(...)", e.key),
         ))
     }
 
@@ -400,7 +427,14 @@ impl<'a> Reader<'a> {
         let known: Vec<&str> = inner.iter().map(|x| x.key.as_str()).collect();
         let path = format!("{}.{}", self.path, e.key);
         Some(Reader::new(
-            inner, self.spans, self.diags, &path, span, &known, &[], None,
+            inner,
+            self.spans,
+            self.diags,
+            &path,
+            span,
+            &known,
+            &[],
+            None,
         ))
     }
 
@@ -413,13 +447,17 @@ impl<'a> Reader<'a> {
             let text = match &e.value {
                 Value::Expr(syn::Expr::Lit(l)) => match &l.lit {
                     syn::Lit::Str(s) => Some(Spanned::new(s.value(), self.spans.lit(s))),
-                    syn::Lit::Int(i) => {
-                        Some(Spanned::new(i.base10_digits().to_string(), self.spans.span(i.span())))
+                    syn::Lit::Int(i) => Some(Spanned::new(
+                        i.base10_digits().to_string(),
+                        self.spans.span(i.span()),
+                    )),
+                    syn::Lit::Float(f) => Some(Spanned::new(
+                        f.base10_digits().to_string(),
+                        self.spans.span(f.span()),
+                    )),
+                    syn::Lit::Bool(b) => {
+                        Some(Spanned::new(b.value.to_string(), self.spans.span(b.span)))
                     }
-                    syn::Lit::Float(f) => {
-                        Some(Spanned::new(f.base10_digits().to_string(), self.spans.span(f.span())))
-                    }
-                    syn::Lit::Bool(b) => Some(Spanned::new(b.value.to_string(), self.spans.span(b.span))),
                     _ => None,
                 },
                 _ => None,

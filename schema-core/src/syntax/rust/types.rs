@@ -104,19 +104,18 @@ pub fn infer(ty: &syn::Type, enums: &EnumNames) -> Result<String, (String, Strin
             format!("`{text}`: `Option` inside a type is not a column type"),
             "use `Option<T>` only around the whole field type".into(),
         )),
-        ("u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i128" | "isize", []) => {
-            Err((
-                format!("PostgreSQL has no column type for `{text}`"),
-                "use `i16`, `i32` or `i64` (PostgreSQL integers are signed)".into(),
-            ))
-        }
+        ("u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i128" | "isize", []) => Err((
+            format!("PostgreSQL has no column type for `{text}`"),
+            "use `i16`, `i32` or `i64` (PostgreSQL integers are signed)".into(),
+        )),
         ("str" | "char", []) => Err((
             format!("cannot tell the column type of `{text}`"),
             "use `String` for text".into(),
         )),
-        (other, []) if other.starts_with(|c: char| c.is_ascii_uppercase()) => {
-            Ok(enums.get(other).cloned().unwrap_or_else(|| super::snake_case(other)))
-        }
+        (other, []) if other.starts_with(|c: char| c.is_ascii_uppercase()) => Ok(enums
+            .get(other)
+            .cloned()
+            .unwrap_or_else(|| super::snake_case(other))),
         _ => Err((
             format!("cannot tell the column type of `{text}`"),
             "add `#[schemac(type = \"...\")]` with the SQL type".into(),

@@ -1,0 +1,13 @@
+// An enum variant that is not a value of the enum in schema.yaml.
+use schema_macros::SchemaEnum;
+
+#[derive(SchemaEnum)]
+pub enum MessageRole {
+    User,
+    Assistant,
+    System,
+    Tool,
+    Robot,
+}
+
+fn main() {}

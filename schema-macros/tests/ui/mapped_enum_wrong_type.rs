@@ -1,0 +1,20 @@
+// An enum column read into a Rust enum of another name.
+use schema_macros::{SchemaEnum, Table};
+
+#[derive(SchemaEnum)]
+#[schemac(name = "message_role")]
+pub enum Role {
+    User,
+    Assistant,
+    System,
+    Tool,
+}
+
+#[derive(Table)]
+#[schemac(table = "messages")]
+pub struct Message {
+    pub id: uuid::Uuid,
+    pub role: Role,
+}
+
+fn main() {}

@@ -1,0 +1,654 @@
+//! `schemac lint --database-url`: the lint checks of `schema_core::lint` on a live database's
+//! catalog (pg_class, pg_index, pg_constraint, pg_policies, pg_proc, pg_extension), so
+//! hand-written schemas and policies get the same findings. Findings have no file position: each
+//! is placed in a pseudo-source named `database:<schema>.<object>`.
+
+use crate::error::PgError;
+use postgres::Client;
+use schema_core::lint::{
+    analyze, covered_by, mentions_user_metadata, per_row_calls_in_text, ExprFacts, IndexKey,
+};
+use schema_core::{Code, Diagnostic, Severity, Sources, Span};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// What to read.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// The schema whose tables, indexes and policies are checked (the data API's, `public`).
+    pub schema: String,
+    /// Schemas whose functions are checked (search_path, volatility, user_metadata).
+    pub function_schemas: Vec<String>,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            schema: "public".into(),
+            function_schemas: vec!["public".into(), "private".into()],
+        }
+    }
+}
+
+/// The findings, each in its own pseudo-source (`database:public.notes`), for `schema_core::render`.
+#[derive(Debug)]
+pub struct LiveReport {
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+    /// How many tables were checked.
+    pub tables: usize,
+}
+
+/// The API roles whose access matters (service_role bypasses row level security).
+const API_ROLES: &[&str] = &["anon", "authenticated"];
+const COMMANDS: &[&str] = &["SELECT", "INSERT", "UPDATE", "DELETE"];
+
+const Q_TABLES: &str = "select c.oid::int8, c.relname::text, c.relrowsecurity, \
+    coalesce((select array_agg(a.attnum::int4 order by a.attnum) from pg_attribute a \
+              where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '{}'), \
+    coalesce((select array_agg(a.attname::text order by a.attnum) from pg_attribute a \
+              where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped), '{}') \
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+    where n.nspname::text = $1 and c.relkind in ('r', 'p') order by c.relname";
+
+const Q_ROLES: &str =
+    "select rolname::text from pg_roles where rolname in ('anon', 'authenticated') order by 1";
+
+const Q_PRIVILEGES: &str = "select c.oid::int8, r.rolname::text, \
+    has_any_column_privilege(r.oid, c.oid, 'SELECT'), has_any_column_privilege(r.oid, c.oid, 'INSERT'), \
+    has_any_column_privilege(r.oid, c.oid, 'UPDATE'), has_table_privilege(r.oid, c.oid, 'DELETE') \
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace cross join pg_roles r \
+    where n.nspname::text = $1 and c.relkind in ('r', 'p') and r.rolname in ('anon', 'authenticated') \
+    order by 1, 2";
+
+const Q_INDEXES: &str = "select i.indrelid::int8, ic.relname::text, am.amname::text, i.indnkeyatts::int4, \
+    (i.indkey::int2[])::int4[], i.indclass::text, i.indoption::text, i.indcollation::text, \
+    coalesce(pg_get_expr(i.indpred, i.indrelid), ''), coalesce(pg_get_expr(i.indexprs, i.indrelid), ''), \
+    i.indisprimary, i.indisunique \
+    from pg_index i join pg_class ic on ic.oid = i.indexrelid join pg_am am on am.oid = ic.relam \
+    join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace \
+    where n.nspname::text = $1 and c.relkind in ('r', 'p') order by c.relname, ic.relname";
+
+const Q_FOREIGN_KEYS: &str = "select k.conrelid::int8, k.conname::text, k.conkey::int4[], \
+    k.confrelid::regclass::text \
+    from pg_constraint k join pg_class c on c.oid = k.conrelid join pg_namespace n on n.oid = c.relnamespace \
+    where k.contype = 'f' and n.nspname::text = $1 order by c.relname, k.conname";
+
+const Q_POLICIES: &str = "select p.tablename::text, p.policyname::text, p.permissive, \
+    p.roles::text[], p.cmd, p.qual, p.with_check \
+    from pg_policies p where p.schemaname::text = $1 order by p.tablename, p.policyname";
+
+const Q_FUNCTIONS: &str = "select n.nspname::text, p.proname::text, \
+    pg_get_function_identity_arguments(p.oid), p.prosecdef, p.provolatile::text, \
+    coalesce(p.proconfig, '{}')::text[], coalesce(p.prosrc, '') \
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
+    where n.nspname::text = any($1) and p.prokind = 'f' \
+    and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass \
+                    and d.objid = p.oid and d.deptype = 'e') \
+    order by 1, 2, 3";
+
+const Q_EXTENSIONS: &str = "select e.extname::text from pg_extension e \
+    join pg_namespace n on n.oid = e.extnamespace where n.nspname::text = $1 order by 1";
+
+struct Table {
+    oid: i64,
+    name: String,
+    rls: bool,
+    columns: HashMap<i32, String>,
+    /// (role, command) -> has the privilege.
+    privileges: BTreeMap<(String, &'static str), bool>,
+}
+
+struct Index {
+    table: i64,
+    name: String,
+    method: String,
+    key_columns: Vec<i32>,
+    /// Everything that makes two indexes the same index.
+    identity: String,
+    partial: bool,
+    constraint: bool,
+}
+
+struct Policy {
+    table: String,
+    name: String,
+    permissive: bool,
+    roles: Vec<String>,
+    cmd: String,
+    qual: Option<String>,
+    with_check: Option<String>,
+}
+
+struct Function {
+    schema: String,
+    name: String,
+    args: String,
+    security_definer: bool,
+    volatile: bool,
+    config: Vec<String>,
+    source: String,
+}
+
+/// One finding before it gets its pseudo-source.
+struct Found {
+    object: String,
+    code: Code,
+    severity: Severity,
+    path: String,
+    message: String,
+    help: String,
+}
+
+/// Reads the catalog of the database `client` is connected to and lints it. Runs in a read-only
+/// transaction with an empty search_path, so every name in policy text comes out qualified.
+pub fn lint_database(client: &mut Client, opts: &LiveOptions) -> Result<LiveReport, PgError> {
+    let mut tx = client.transaction()?;
+    tx.batch_execute("set transaction read only; set local search_path = ''")?;
+    let schema = &opts.schema;
+    let mut tables: Vec<Table> = Vec::new();
+    for row in tx.query(Q_TABLES, &[schema])? {
+        let nums: Vec<i32> = row.get(3);
+        let names: Vec<String> = row.get(4);
+        tables.push(Table {
+            oid: row.get(0),
+            name: row.get(1),
+            rls: row.get(2),
+            columns: nums.into_iter().zip(names).collect(),
+            privileges: BTreeMap::new(),
+        });
+    }
+    let api_roles: Vec<String> = tx.query(Q_ROLES, &[])?.iter().map(|r| r.get(0)).collect();
+    let by_oid: HashMap<i64, usize> = tables.iter().enumerate().map(|(i, t)| (t.oid, i)).collect();
+    for row in tx.query(Q_PRIVILEGES, &[schema])? {
+        let oid: i64 = row.get(0);
+        let role: String = row.get(1);
+        if let Some(&i) = by_oid.get(&oid) {
+            for (k, cmd) in COMMANDS.iter().enumerate() {
+                let has: bool = row.get(2 + k);
+                tables[i].privileges.insert((role.clone(), cmd), has);
+            }
+        }
+    }
+    let mut indexes = Vec::new();
+    for row in tx.query(Q_INDEXES, &[schema])? {
+        let nkey: i32 = row.get(3);
+        let all: Vec<i32> = row.get(4);
+        let pred: String = row.get(8);
+        let exprs: String = row.get(9);
+        let key_columns: Vec<i32> = all.iter().take(nkey.max(0) as usize).copied().collect();
+        let identity = format!(
+            "{} {} {:?} {} {} {} where {pred} exprs {exprs}",
+            row.get::<_, i64>(0),
+            row.get::<_, String>(2),
+            all,
+            row.get::<_, String>(5),
+            row.get::<_, String>(6),
+            row.get::<_, String>(7),
+        );
+        indexes.push(Index {
+            table: row.get(0),
+            name: row.get(1),
+            method: row.get(2),
+            key_columns,
+            identity,
+            partial: !pred.is_empty(),
+            constraint: row.get::<_, bool>(10) || row.get::<_, bool>(11),
+        });
+    }
+    let mut fks = Vec::new();
+    for row in tx.query(Q_FOREIGN_KEYS, &[schema])? {
+        let oid: i64 = row.get(0);
+        let name: String = row.get(1);
+        let cols: Vec<i32> = row.get(2);
+        let target: String = row.get(3);
+        fks.push((oid, name, cols, target));
+    }
+    let mut policies = Vec::new();
+    for row in tx.query(Q_POLICIES, &[schema])? {
+        let permissive: String = row.get(2);
+        policies.push(Policy {
+            table: row.get(0),
+            name: row.get(1),
+            permissive: permissive.eq_ignore_ascii_case("permissive"),
+            roles: row.get(3),
+            cmd: row.get(4),
+            qual: row.get(5),
+            with_check: row.get(6),
+        });
+    }
+    let mut functions = Vec::new();
+    for row in tx.query(Q_FUNCTIONS, &[&opts.function_schemas])? {
+        let vol: String = row.get(4);
+        functions.push(Function {
+            schema: row.get(0),
+            name: row.get(1),
+            args: row.get(2),
+            security_definer: row.get(3),
+            volatile: vol == "v",
+            config: row.get(5),
+            source: row.get(6),
+        });
+    }
+    let extensions: Vec<String> = tx
+        .query(Q_EXTENSIONS, &[schema])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tx.rollback()?;
+
+    let cx = Catalog {
+        schema,
+        tables: &tables,
+        api_roles: &api_roles,
+        indexes: &indexes,
+        fks: &fks,
+        policies: &policies,
+        functions: &functions,
+        extensions: &extensions,
+    };
+    let mut found = cx.check();
+    found.sort_by(|a, b| {
+        (&a.object, a.code, &a.path, &a.message).cmp(&(&b.object, b.code, &b.path, &b.message))
+    });
+    let mut sources = Sources::new();
+    let mut ids = HashMap::new();
+    let mut diagnostics = Vec::new();
+    for f in found {
+        let id = *ids
+            .entry(f.object.clone())
+            .or_insert_with(|| sources.add(format!("database:{}", f.object), String::new()));
+        let span = Span {
+            source: id,
+            ..Span::SYNTHETIC
+        };
+        let d = match f.severity {
+            Severity::Error => Diagnostic::error(f.code, span, f.path, f.message),
+            Severity::Warning => Diagnostic::warning(f.code, span, f.path, f.message),
+        };
+        diagnostics.push(d.help(f.help));
+    }
+    Ok(LiveReport {
+        sources,
+        diagnostics,
+        tables: tables.len(),
+    })
+}
+
+struct Catalog<'a> {
+    schema: &'a str,
+    tables: &'a [Table],
+    api_roles: &'a [String],
+    indexes: &'a [Index],
+    fks: &'a [(i64, String, Vec<i32>, String)],
+    policies: &'a [Policy],
+    functions: &'a [Function],
+    extensions: &'a [String],
+}
+
+fn policy_commands(cmd: &str) -> Vec<&'static str> {
+    match cmd.to_ascii_uppercase().as_str() {
+        "ALL" => COMMANDS.to_vec(),
+        c => COMMANDS.iter().copied().filter(|x| *x == c).collect(),
+    }
+}
+
+impl Catalog<'_> {
+    fn qualified(&self, name: &str) -> String {
+        format!("{}.{name}", self.schema)
+    }
+
+    fn function_known(&self, schema: Option<&str>, name: &str) -> bool {
+        self.find_functions(schema, name).next().is_some()
+    }
+
+    fn find_functions<'s>(
+        &'s self,
+        schema: Option<&'s str>,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s Function> + 's {
+        self.functions.iter().filter(move |f| {
+            f.name == name
+                && schema
+                    .map(|s| s == f.schema)
+                    .unwrap_or(f.schema == "public")
+        })
+    }
+
+    fn keys(&self, table: &Table) -> Vec<IndexKey> {
+        self.indexes
+            .iter()
+            .filter(|ix| ix.table == table.oid && !ix.partial)
+            .filter(|ix| ix.method == "btree" || ix.method == "hash")
+            .map(|ix| IndexKey {
+                columns: ix
+                    .key_columns
+                    .iter()
+                    .take_while(|n| **n > 0)
+                    .filter_map(|n| table.columns.get(n).cloned())
+                    .collect(),
+                hash: ix.method == "hash",
+            })
+            .collect()
+    }
+
+    fn facts(&self, sql: &str, table: &str) -> ExprFacts {
+        let known = |s: Option<&str>, n: &str| self.function_known(s, n);
+        analyze(sql, table, &known).unwrap_or_else(|| ExprFacts {
+            per_row_calls: per_row_calls_in_text(sql),
+            always_true: sql.trim().trim_matches(|c| c == '(' || c == ')') == "true",
+            reads_user_metadata: mentions_user_metadata(sql),
+            ..ExprFacts::default()
+        })
+    }
+
+    fn check(&self) -> Vec<Found> {
+        let mut out = Vec::new();
+        let by_name: HashMap<&str, &Table> =
+            self.tables.iter().map(|t| (t.name.as_str(), t)).collect();
+        let mut policies_of: BTreeMap<&str, Vec<&Policy>> = BTreeMap::new();
+        for p in self.policies {
+            policies_of.entry(p.table.as_str()).or_default().push(p);
+        }
+        for e in self.extensions {
+            out.push(Found {
+                object: format!("extension.{e}"),
+                code: Code::LintExtensionInPublic,
+                severity: Severity::Warning,
+                path: format!("extension {e}"),
+                message: format!("extension `{e}` is installed in the `{}` schema, which the data API exposes", self.schema),
+                help: format!("move it: `alter extension {e} set schema extensions` (or drop and create it `with schema extensions`)"),
+            });
+        }
+        for t in self.tables {
+            let object = self.qualified(&t.name);
+            let pols = policies_of
+                .get(t.name.as_str())
+                .cloned()
+                .unwrap_or_default();
+            if !t.rls {
+                let granted: Vec<String> = t
+                    .privileges
+                    .iter()
+                    .filter(|(_, has)| **has)
+                    .map(|((r, c), _)| format!("`{r}` {}", c.to_ascii_lowercase()))
+                    .collect();
+                if self.api_roles.is_empty() || !granted.is_empty() {
+                    let who = if granted.is_empty() {
+                        "every role with a privilege".to_string()
+                    } else {
+                        granted.join(", ")
+                    };
+                    out.push(Found {
+                        object: object.clone(),
+                        code: Code::LintRlsDisabled,
+                        severity: Severity::Error,
+                        path: format!("table {object}"),
+                        message: format!("row level security is disabled on `{object}`: {who} reaches every row"),
+                        help: format!("`alter table {object} enable row level security;` and add policies for what each role may do"),
+                    });
+                }
+                if !pols.is_empty() {
+                    out.push(Found {
+                        object: object.clone(),
+                        code: Code::LintPolicyRlsDisabled,
+                        severity: Severity::Error,
+                        path: format!("table {object}"),
+                        message: format!("`{object}` has {} polic{} but row level security is disabled, so none of them applies", pols.len(), if pols.len() == 1 { "y" } else { "ies" }),
+                        help: format!("`alter table {object} enable row level security;`"),
+                    });
+                }
+            } else {
+                for role in self.api_roles {
+                    let missing: Vec<&str> = COMMANDS
+                        .iter()
+                        .copied()
+                        .filter(|cmd| t.privileges.get(&(role.clone(), *cmd)) == Some(&true))
+                        .filter(|cmd| {
+                            !pols.iter().any(|p| {
+                                p.permissive
+                                    && (p.roles.iter().any(|r| r == role || r == "public"))
+                                    && policy_commands(&p.cmd).contains(cmd)
+                            })
+                        })
+                        .collect();
+                    if !missing.is_empty() {
+                        let list = missing.join(", ").to_ascii_lowercase();
+                        out.push(Found {
+                            object: object.clone(),
+                            code: Code::LintNoPolicy,
+                            severity: Severity::Warning,
+                            path: format!("table {object}"),
+                            message: format!("`{role}` has {list} privileges on `{object}` but no permissive policy allows them: with row level security they match no row"),
+                            help: format!("add a policy `to {role}` for each of them, or `revoke {list} on {object} from {role};`"),
+                        });
+                    }
+                }
+            }
+            // Foreign keys.
+            let keys = self.keys(t);
+            for (_, name, cols, target) in self.fks.iter().filter(|f| f.0 == t.oid) {
+                let names: Vec<&str> = cols
+                    .iter()
+                    .filter_map(|n| t.columns.get(n).map(|s| s.as_str()))
+                    .collect();
+                if !covered_by(&keys, &names) {
+                    out.push(Found {
+                        object: object.clone(),
+                        code: Code::LintUnindexedForeignKey,
+                        severity: Severity::Warning,
+                        path: format!("foreign key {name}"),
+                        message: format!("foreign key `{name}` of `{object}` ({}) has no index that starts with its columns: deleting or updating a `{target}` row scans `{object}`", names.join(", ")),
+                        help: format!("create an index on `{object}` ({})", names.join(", ")),
+                    });
+                }
+            }
+            // Duplicate indexes.
+            let mut same: BTreeMap<&str, Vec<&Index>> = BTreeMap::new();
+            for ix in self.indexes.iter().filter(|ix| ix.table == t.oid) {
+                same.entry(ix.identity.as_str()).or_default().push(ix);
+            }
+            for group in same.values().filter(|g| g.len() > 1) {
+                let names: Vec<String> = group.iter().map(|ix| format!("`{}`", ix.name)).collect();
+                let drop = group
+                    .iter()
+                    .rev()
+                    .find(|ix| !ix.constraint)
+                    .unwrap_or(&group[group.len() - 1]);
+                out.push(Found {
+                    object: object.clone(),
+                    code: Code::LintDuplicateIndex,
+                    severity: Severity::Warning,
+                    path: format!("index {}", drop.name),
+                    message: format!("{} on `{object}` are the same index: every write maintains both, and only one is ever used", names.join(" and ")),
+                    help: format!("drop one, e.g. `drop index {}.{};`", self.schema, drop.name),
+                });
+            }
+        }
+        self.policy_checks(&by_name, &policies_of, &mut out);
+        self.function_checks(&mut out);
+        out
+    }
+
+    fn policy_checks(
+        &self,
+        by_name: &HashMap<&str, &Table>,
+        policies_of: &BTreeMap<&str, Vec<&Policy>>,
+        out: &mut Vec<Found>,
+    ) {
+        // (table, column) -> policies filtering on it.
+        let mut filtered: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+        let mut volatile_reported: BTreeSet<String> = BTreeSet::new();
+        for (table, pols) in policies_of {
+            let object = self.qualified(table);
+            // Several permissive policies for one role and command: (policies) -> (role, cmd).
+            let mut overlap: BTreeMap<(String, &str), Vec<&str>> = BTreeMap::new();
+            for p in pols.iter().filter(|p| p.permissive) {
+                let roles: Vec<String> = if p.roles.iter().any(|r| r == "public") {
+                    API_ROLES.iter().map(|r| r.to_string()).collect()
+                } else {
+                    p.roles.clone()
+                };
+                for role in roles {
+                    for cmd in policy_commands(&p.cmd) {
+                        overlap
+                            .entry((role.clone(), cmd))
+                            .or_default()
+                            .push(&p.name);
+                    }
+                }
+            }
+            let mut by_set: BTreeMap<Vec<&str>, Vec<String>> = BTreeMap::new();
+            for ((role, cmd), names) in overlap {
+                if names.len() > 1 {
+                    by_set
+                        .entry(names)
+                        .or_default()
+                        .push(format!("{role} {}", cmd.to_ascii_lowercase()));
+                }
+            }
+            for (names, uses) in by_set {
+                let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+                out.push(Found {
+                    object: object.clone(),
+                    code: Code::LintMultiplePermissive,
+                    severity: Severity::Warning,
+                    path: format!("policy \"{}\"", names[0]),
+                    message: format!("policies {} on `{object}` are all permissive for {}: PostgreSQL evaluates each of them for every row", list.join(", "), uses.join(", ")),
+                    help: "merge them into one policy per role and command (their conditions OR-ed)".into(),
+                });
+            }
+            for p in pols {
+                let path = format!("policy \"{}\"", p.name);
+                if p.roles.iter().any(|r| r == "public") {
+                    out.push(Found {
+                        object: object.clone(),
+                        code: Code::LintPolicyToPublic,
+                        severity: Severity::Warning,
+                        path: path.clone(),
+                        message: format!("policy `{}` on `{object}` has no `to` role, so it applies to every role, including `anon`, and is evaluated for all of them", p.name),
+                        help: "recreate it with `to authenticated` (or the roles it is meant for)".into(),
+                    });
+                }
+                let mut calls: Vec<String> = Vec::new();
+                let mut user_metadata = false;
+                let mut always_true = Vec::new();
+                for (side, text) in [("using", &p.qual), ("with check", &p.with_check)] {
+                    let Some(sql) = text else { continue };
+                    let f = self.facts(sql, table);
+                    for c in f.per_row_calls {
+                        if !calls.contains(&c) {
+                            calls.push(c);
+                        }
+                    }
+                    if f.always_true {
+                        always_true.push(side);
+                    }
+                    user_metadata |= f.reads_user_metadata;
+                    for (s, n) in &f.functions {
+                        for func in self.find_functions(s.as_deref(), n) {
+                            if mentions_user_metadata(&func.source) {
+                                user_metadata = true;
+                            }
+                            let fq = format!("{}.{}", func.schema, func.name);
+                            if func.volatile && volatile_reported.insert(fq.clone()) {
+                                out.push(Found {
+                                    object: fq.clone(),
+                                    code: Code::LintVolatileInPolicy,
+                                    severity: Severity::Warning,
+                                    path: format!("function {fq}({})", func.args),
+                                    message: format!("`{fq}` is called by policy `{}` on `{object}` but is volatile: PostgreSQL cannot evaluate it once per statement or inline it, so it runs for every row", p.name),
+                                    help: format!("`alter function {fq}({}) stable;` if it does not modify the database", func.args),
+                                });
+                            }
+                        }
+                    }
+                    for (t, c) in f.filter_columns {
+                        if by_name.contains_key(t.as_str()) {
+                            filtered.entry((t, c)).or_default().insert(p.name.clone());
+                        }
+                    }
+                }
+                let writes = p.permissive && !p.cmd.eq_ignore_ascii_case("select");
+                // For ALL and UPDATE without WITH CHECK, USING also checks new rows.
+                if writes && !always_true.is_empty() {
+                    out.push(Found {
+                        object: object.clone(),
+                        code: Code::LintAlwaysTrue,
+                        severity: Severity::Error,
+                        path: path.clone(),
+                        message: format!("policy `{}` for {} on `{object}` is always true ({}): every role it applies to may write every row", p.name, p.cmd.to_ascii_lowercase(), always_true.join(", ")),
+                        help: "restrict it to the rows the user owns, e.g. `with check (user_id = (select auth.uid()))`".into(),
+                    });
+                }
+                if user_metadata {
+                    out.push(Found {
+                        object: object.clone(),
+                        code: Code::LintUserMetadata,
+                        severity: Severity::Error,
+                        path: path.clone(),
+                        message: format!("policy `{}` on `{object}` depends on `user_metadata`, which every user can edit about themselves", p.name),
+                        help: "decide access from `auth.uid()`, `app_metadata` (set by the server) or a table users cannot write".into(),
+                    });
+                }
+                if !calls.is_empty() {
+                    let list: Vec<String> = calls.iter().map(|c| format!("`{c}`")).collect();
+                    out.push(Found {
+                        object: object.clone(),
+                        code: Code::LintPerRowCall,
+                        severity: Severity::Warning,
+                        path,
+                        message: format!("policy `{}` on `{object}` calls {} once per row", p.name, list.join(", ")),
+                        help: format!("wrap each call in a subquery, e.g. `(select {})`, so PostgreSQL evaluates it once per statement", calls[0]),
+                    });
+                }
+            }
+        }
+        for ((table, column), names) in filtered {
+            let Some(t) = by_name.get(table.as_str()) else {
+                continue;
+            };
+            if covered_by(&self.keys(t), &[column.as_str()]) {
+                continue;
+            }
+            let object = self.qualified(&table);
+            let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            out.push(Found {
+                object: object.clone(),
+                code: Code::LintUnindexedPolicyColumn,
+                severity: Severity::Warning,
+                path: format!("column {column}"),
+                message: format!("policies {} filter on `{object}.{column}`, but no index starts with it: each check scans `{object}`", list.join(", ")),
+                help: format!("create an index on `{object}` ({column})"),
+            });
+        }
+    }
+
+    fn function_checks(&self, out: &mut Vec<Found>) {
+        for f in self.functions {
+            let fixed = f
+                .config
+                .iter()
+                .any(|c| c.to_ascii_lowercase().starts_with("search_path="));
+            if fixed {
+                continue;
+            }
+            let fq = format!("{}.{}", f.schema, f.name);
+            let (severity, why) = if f.security_definer {
+                (Severity::Error, "a security definer function runs with its owner's rights, so a caller who puts their own schema first in search_path can make it call their functions")
+            } else {
+                (
+                    Severity::Warning,
+                    "it resolves names through the caller's search_path",
+                )
+            };
+            out.push(Found {
+                object: fq.clone(),
+                code: Code::LintSearchPathMutable,
+                severity,
+                path: format!("function {fq}({})", f.args),
+                message: format!("function `{fq}({})` has no fixed search_path: {why}", f.args),
+                help: format!("`alter function {fq}({}) set search_path = '';` and qualify the names in its body (`public.t`)", f.args),
+            });
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! Incremental migrations, one fixture pair per change kind (`tests/diff/<case>/{before,after}.yaml`):
+//! snapshots of the up and down scripts, and a live round trip on PostgreSQL: the data survives
+//! the migration, the catalog equals a fresh apply of the after schema, and the down script
+//! brings back the before catalog.
+
+use schema_core::diff::{diff, Diff};
+use schema_core::emit::{up, EmitOptions};
+use schema_core::{ir, Diagnostics, Sources};
+use schema_pg::postgres::Client;
+use schema_pg::{install_supabase_platform, shared, GrantMode, TestDatabase};
+use schemac_tests::{catalog_with, workspace_root};
+use std::path::Path;
+
+fn compile(path: &Path) -> ir::Schema {
+    let mut sources = Sources::new();
+    sources.add(
+        path.file_name().expect("name").to_string_lossy(),
+        std::fs::read_to_string(path).expect("read"),
+    );
+    let c = schema_core::compile(&sources);
+    let rendered: String = c
+        .diagnostics
+        .iter()
+        .map(|d| schema_core::render::human(d, &sources))
+        .collect();
+    c.ir.unwrap_or_else(|| panic!("{} does not compile:\n{rendered}", path.display()))
+}
+
+fn compute(dir: &Path) -> (ir::Schema, ir::Schema, Diff) {
+    let before = compile(&dir.join("before.yaml"));
+    let after = compile(&dir.join("after.yaml"));
+    let mut d = Diagnostics::default();
+    let m = diff(&before, &after, &mut d);
+    let diags = d.into_sorted();
+    assert!(diags.is_empty(), "{}: {diags:?}", dir.display());
+    (before, after, m)
+}
+
+fn script(stmts: &[String]) -> String {
+    stmts.join("\n\n")
+}
+
+fn db(label: &str) -> (TestDatabase, Client) {
+    let db = TestDatabase::create(shared(), label).expect("database");
+    install_supabase_platform(
+        &mut db.connect_admin().expect("admin"),
+        GrantMode::NoAutoGrant,
+    )
+    .expect("platform");
+    let c = db.connect_as("postgres").expect("postgres");
+    (db, c)
+}
+
+fn exec(c: &mut Client, what: &str, sql: &str) {
+    let mut tx = c.transaction().expect("begin");
+    if let Err(e) = tx.batch_execute(sql) {
+        panic!(
+            "{what} failed: {}\n--- sql ---\n{sql}",
+            schema_pg::error::describe_postgres_error(&e)
+        );
+    }
+    tx.commit().expect("commit");
+}
+
+fn row_counts(c: &mut Client, schema: &ir::Schema) -> Vec<(String, i64)> {
+    schema
+        .tables
+        .iter()
+        .map(|t| {
+            let n: i64 = c
+                .query_one(
+                    format!("select count(*) from public.\"{}\"", t.name).as_str(),
+                    &[],
+                )
+                .expect("count")
+                .get(0);
+            (t.name.clone(), n)
+        })
+        .collect()
+}
+
+fn case_dirs() -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(workspace_root().join("tests/diff"))
+        .expect("tests/diff")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    assert!(v.len() >= 20, "expected a fixture pair per change kind");
+    v
+}
+
+#[test]
+fn migration_scripts() {
+    for dir in case_dirs() {
+        let (_, _, m) = compute(&dir);
+        assert!(
+            !m.is_empty(),
+            "{}: the change produced no migration",
+            dir.display()
+        );
+        let mut text = format!(
+            "-- summary\n{}\n\n-- up\n{}\n\n-- down\n{}\n",
+            m.summary.join("\n"),
+            script(&m.up),
+            script(&m.down)
+        );
+        if let Some((u, d)) = &m.enum_values {
+            text = format!(
+                "-- enum values up\n{}\n\n-- enum values down\n{}\n\n{text}",
+                script(u),
+                script(d)
+            );
+        }
+        let name = dir.file_name().expect("name").to_string_lossy().to_string();
+        insta::assert_snapshot!(format!("diff_{name}"), text);
+    }
+}
+
+#[test]
+fn regenerating_an_unchanged_schema_gives_no_migration() {
+    for dir in case_dirs() {
+        for f in ["before.yaml", "after.yaml"] {
+            let s = compile(&dir.join(f));
+            let mut d = Diagnostics::default();
+            assert!(
+                diff(&s, &s.clone(), &mut d).is_empty(),
+                "{}/{f}",
+                dir.display()
+            );
+        }
+    }
+    let app = compile(&workspace_root().join("schema.yaml"));
+    let mut d = Diagnostics::default();
+    assert!(diff(&app, &app.clone(), &mut d).is_empty());
+}
+
+/// Applies before, fixtures, the migration; compares with a fresh after; reverts; compares with before.
+fn live(dir: &Path) {
+    let name = dir.file_name().expect("name").to_string_lossy().to_string();
+    let (before, after, m) = compute(dir);
+    let opts = EmitOptions::default();
+    let (_a, mut a) = db(&format!("mig_{name}"));
+    exec(&mut a, "init(before)", &up::migration(&before, &opts));
+    schema_pg::harness::insert_fixtures(&mut a, &before, &Default::default())
+        .unwrap_or_else(|e| panic!("{name}: fixtures: {e}"));
+    let cat_before = catalog_with(&mut a, true);
+    let rows_before = row_counts(&mut a, &before);
+    if let Some((u, _)) = &m.enum_values {
+        exec(&mut a, "enum values migration", &script(u));
+    }
+    exec(&mut a, "up", &script(&m.up));
+    let (_b, mut b) = db(&format!("fresh_{name}"));
+    exec(&mut b, "init(after)", &up::migration(&after, &opts));
+    let migrated = catalog_with(&mut a, true);
+    let fresh = catalog_with(&mut b, true);
+    if migrated != fresh {
+        let d = similar::TextDiff::from_lines(&fresh, &migrated);
+        panic!(
+            "{name}: migrated catalog differs from a fresh apply (- fresh, + migrated):\n{}",
+            d.unified_diff().context_radius(1)
+        );
+    }
+    // Data survives: every table that still exists keeps its rows (renamed tables included).
+    for (t, n) in &rows_before {
+        let renamed = after
+            .hints
+            .table_renames
+            .iter()
+            .find(|(f, _)| f == t)
+            .map(|(_, to)| to.clone());
+        let now = renamed.unwrap_or_else(|| t.clone());
+        if after.tables.iter().any(|x| x.name == now) {
+            let c: i64 = a
+                .query_one(
+                    format!("select count(*) from public.\"{now}\"").as_str(),
+                    &[],
+                )
+                .expect("count")
+                .get(0);
+            assert_eq!(c, *n, "{name}: rows of {t} after the migration");
+        }
+    }
+    exec(&mut a, "down", &script(&m.down));
+    if let Some((_, d)) = &m.enum_values {
+        exec(&mut a, "enum values down", &script(d));
+    }
+    let reverted = catalog_with(&mut a, true);
+    if reverted != cat_before {
+        let d = similar::TextDiff::from_lines(&cat_before, &reverted);
+        panic!(
+            "{name}: the down script does not restore the catalog (- before, + after down):\n{}",
+            d.unified_diff().context_radius(1)
+        );
+    }
+    let destructive = !after.hints.allow_destructive.is_empty();
+    if !destructive {
+        assert_eq!(
+            row_counts(&mut a, &before),
+            rows_before,
+            "{name}: rows after the down script"
+        );
+    }
+}
+
+macro_rules! live_cases {
+    ($($case:ident),* $(,)?) => {$(
+        #[test]
+        fn $case() {
+            live(&workspace_root().join("tests/diff").join(stringify!($case)));
+        }
+    )*};
+}
+
+live_cases!(
+    add_column,
+    add_table,
+    change_default_and_null,
+    comments,
+    constraints,
+    drop_column,
+    drop_table,
+    enum_add_value,
+    enum_remove_value,
+    foreign_key_action,
+    function_change,
+    functions_and_triggers,
+    grants,
+    indexes,
+    narrow_type_using,
+    policies,
+    rename_column,
+    rename_table,
+    rls_and_realtime,
+    timestamps_off,
+    widen_type,
+);
+
+#[test]
+fn every_fixture_has_a_live_test() {
+    let src =
+        std::fs::read_to_string(workspace_root().join("tests/tests/migrations.rs")).expect("self");
+    for dir in case_dirs() {
+        let name = dir.file_name().expect("name").to_string_lossy().to_string();
+        assert!(
+            src.contains(&format!("    {name},")),
+            "tests/diff/{name} has no live test in live_cases!"
+        );
+    }
+}
+
+#[test]
+fn destructive_changes_are_refused_unless_declared() {
+    let before = compile(&workspace_root().join("tests/diff/drop_column/before.yaml"));
+    let after_text =
+        std::fs::read_to_string(workspace_root().join("tests/diff/drop_column/after.yaml"))
+            .expect("read")
+            .replace("allow_destructive: [\"drop column notes.body\"]\n", "");
+    let mut sources = Sources::new();
+    sources.add("after.yaml", after_text);
+    let after = schema_core::compile(&sources).ir.expect("compiles");
+    let mut d = Diagnostics::default();
+    let _ = diff(&before, &after, &mut d);
+    let diags = d.into_sorted();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].code, schema_core::Code::Destructive);
+    assert!(diags[0]
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("drop column notes.body"));
+}
