@@ -50,6 +50,9 @@ pub struct BenchArgs {
     /// Skip the membership-form comparison.
     #[arg(long)]
     no_member_forms: bool,
+    /// Skip the diagnostic run without the app-role (admin) branches of the policies.
+    #[arg(long)]
+    no_role_variant: bool,
     /// Keep the scratch database (only useful with --database-url).
     #[arg(long)]
     keep: bool,
@@ -117,6 +120,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         maintenance_work_mem: args.maintenance_work_mem.clone(),
         reps: args.reps.max(1),
         member_forms: !args.no_member_forms,
+        without_role_rules: !args.no_role_variant,
         naive: !args.no_naive,
         keep_database: args.keep,
     };

@@ -925,11 +925,15 @@ impl<'a> Context<'a> {
                     Severity::Warning,
                     Anchor::ForeignKey(t.name.clone(), fk.columns.clone()),
                     format!(
-                        "foreign key `{}` of `{}` ({}) has no index that starts with its columns: deleting or updating a `{}` row scans `{}`",
+                        "foreign key `{}` of `{}` ({}) has no index that starts with its columns: deleting or updating a row of `{}` scans `{}`",
                         fk.name,
                         t.name,
                         fk.columns.join(", "),
-                        fk.target.name,
+                        if fk.target.schema == "public" {
+                            fk.target.name.clone()
+                        } else {
+                            format!("{}.{}", fk.target.schema, fk.target.name)
+                        },
                         t.name
                     ),
                     format!(

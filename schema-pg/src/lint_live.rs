@@ -366,24 +366,30 @@ impl Catalog<'_> {
                 .cloned()
                 .unwrap_or_default();
             if !t.rls {
-                let granted: Vec<String> = t
-                    .privileges
+                let granted: Vec<String> = self
+                    .api_roles
                     .iter()
-                    .filter(|(_, has)| **has)
-                    .map(|((r, c), _)| format!("`{r}` {}", c.to_ascii_lowercase()))
+                    .filter_map(|r| {
+                        let cmds: Vec<String> = COMMANDS
+                            .iter()
+                            .filter(|c| t.privileges.get(&(r.clone(), **c)) == Some(&true))
+                            .map(|c| c.to_ascii_lowercase())
+                            .collect();
+                        (!cmds.is_empty()).then(|| format!("`{r}` may {}", cmds.join(", ")))
+                    })
                     .collect();
                 if self.api_roles.is_empty() || !granted.is_empty() {
                     let who = if granted.is_empty() {
-                        "every role with a privilege".to_string()
+                        "every role with a privilege reaches every row".to_string()
                     } else {
-                        granted.join(", ")
+                        format!("{}, on every row", granted.join("; "))
                     };
                     out.push(Found {
                         object: object.clone(),
                         code: Code::LintRlsDisabled,
                         severity: Severity::Error,
                         path: format!("table {object}"),
-                        message: format!("row level security is disabled on `{object}`: {who} reaches every row"),
+                        message: format!("row level security is disabled on `{object}`: {who}"),
                         help: format!("`alter table {object} enable row level security;` and add policies for what each role may do"),
                     });
                 }
@@ -437,7 +443,7 @@ impl Catalog<'_> {
                         code: Code::LintUnindexedForeignKey,
                         severity: Severity::Warning,
                         path: format!("foreign key {name}"),
-                        message: format!("foreign key `{name}` of `{object}` ({}) has no index that starts with its columns: deleting or updating a `{target}` row scans `{object}`", names.join(", ")),
+                        message: format!("foreign key `{name}` of `{object}` ({}) has no index that starts with its columns: deleting or updating a row of `{target}` scans `{object}`", names.join(", ")),
                         help: format!("create an index on `{object}` ({})", names.join(", ")),
                     });
                 }
@@ -571,12 +577,18 @@ impl Catalog<'_> {
                 let writes = p.permissive && !p.cmd.eq_ignore_ascii_case("select");
                 // For ALL and UPDATE without WITH CHECK, USING also checks new rows.
                 if writes && !always_true.is_empty() {
+                    let what = match p.cmd.to_ascii_uppercase().as_str() {
+                        "INSERT" => "insert any row",
+                        "UPDATE" => "update every row",
+                        "DELETE" => "delete every row",
+                        _ => "read and change every row",
+                    };
                     out.push(Found {
                         object: object.clone(),
                         code: Code::LintAlwaysTrue,
                         severity: Severity::Error,
                         path: path.clone(),
-                        message: format!("policy `{}` for {} on `{object}` is always true ({}): every role it applies to may write every row", p.name, p.cmd.to_ascii_lowercase(), always_true.join(", ")),
+                        message: format!("policy `{}` for {} on `{object}` is always true ({}): every role it applies to may {what}", p.name, p.cmd.to_ascii_lowercase(), always_true.join(", ")),
                         help: "restrict it to the rows the user owns, e.g. `with check (user_id = (select auth.uid()))`".into(),
                     });
                 }
@@ -612,12 +624,17 @@ impl Catalog<'_> {
             }
             let object = self.qualified(&table);
             let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            let (noun, verb) = if names.len() == 1 {
+                ("policy", "filters")
+            } else {
+                ("policies", "filter")
+            };
             out.push(Found {
                 object: object.clone(),
                 code: Code::LintUnindexedPolicyColumn,
                 severity: Severity::Warning,
                 path: format!("column {column}"),
-                message: format!("policies {} filter on `{object}.{column}`, but no index starts with it: each check scans `{object}`", list.join(", ")),
+                message: format!("{noun} {} {verb} on `{object}.{column}`, but no index starts with it: each check scans `{object}`", list.join(", ")),
                 help: format!("create an index on `{object}` ({column})"),
             });
         }
@@ -647,7 +664,7 @@ impl Catalog<'_> {
                 severity,
                 path: format!("function {fq}({})", f.args),
                 message: format!("function `{fq}({})` has no fixed search_path: {why}", f.args),
-                help: format!("`alter function {fq}({}) set search_path = '';` and qualify the names in its body (`public.t`)", f.args),
+                help: format!("`alter function {fq}({}) set search_path = '';` and qualify the names in its body (`public.<table>`)", f.args),
             });
         }
     }

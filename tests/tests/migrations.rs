@@ -270,3 +270,174 @@ fn destructive_changes_are_refused_unless_declared() {
         .unwrap_or("")
         .contains("drop column notes.body"));
 }
+
+/// The story on the real schema, through the same code as `schemac generate` and
+/// `schemac migrate`: add a column to messages, rename documents.description, add a policy;
+/// apply to a database with data, check nothing was lost, roll back.
+#[test]
+fn editing_the_app_schema_gives_a_small_migration_that_applies_and_rolls_back_with_data() {
+    use schema_core::generate::{plan, GenerateOptions};
+    use schema_pg::migrate::{self, MigrationFile};
+    let yaml = std::fs::read_to_string(workspace_root().join("schema.yaml")).expect("schema.yaml");
+    let compile_text = |text: &str| {
+        let mut s = Sources::new();
+        s.add("schema.yaml", text);
+        schema_core::compile(&s).ir.expect("compiles")
+    };
+    let v1 = compile_text(&yaml);
+    let opts = |version: &str| GenerateOptions {
+        emit: EmitOptions::default(),
+        version: Some(version.into()),
+        name: None,
+        reset: false,
+        now_version: "20990101000000".into(),
+    };
+    let p1 = plan(&v1, None, &opts("20260101000000")).expect("first plan");
+    let lock_file = |p: &schema_core::generate::Plan| {
+        p.files
+            .iter()
+            .find(|f| f.path == "schema.lock.json")
+            .expect("lock")
+            .contents
+            .clone()
+    };
+    let lock1 = schema_core::emit::lock::Lock::from_json(&lock_file(&p1)).expect("lock parses");
+    let edited = yaml
+        .replace("      tokens_used: int?\n", "      tokens_used: int?\n      edited_at: timestamptz?\n")
+        .replace("      description: text?\n", "      summary: { type: text?, renamed_from: description }\n")
+        .replace("update: [title, description, content", "update: [title, summary, content")
+        .replace(
+            "      - { name: admins read all usage, for: select, role: admin }\n",
+            "      - { name: admins read all usage, for: select, role: admin }\n      - { name: users delete their usage, for: delete, owner: user_id }\n",
+        );
+    assert_ne!(edited, yaml);
+    let v2 = compile_text(&edited);
+    let p2 = plan(&v2, Some(&lock1), &opts("20260102000000"))
+        .unwrap_or_else(|e| panic!("second plan: {e}"));
+    assert_eq!(p2.new_migrations.len(), 1, "one new migration");
+    let rec = &p2.new_migrations[0];
+    let file = |path: String| {
+        p2.files
+            .iter()
+            .find(|f| f.path == path)
+            .expect("file")
+            .contents
+            .clone()
+    };
+    let (up_path, down_path) = schema_core::generate::migration_paths(rec);
+    let (up_sql, down_sql) = (file(up_path), file(down_path));
+    insta::assert_snapshot!("story_up", up_sql);
+    insta::assert_snapshot!("story_down", down_sql);
+    assert!(
+        up_sql
+            .lines()
+            .filter(|l| !l.starts_with("--") && !l.is_empty())
+            .count()
+            < 15,
+        "the migration is small:\n{up_sql}"
+    );
+    // Apply: first migration, seed data, then the new one; check the data; roll back.
+    let (_db, mut c) = db("story");
+    let first = MigrationFile {
+        version: "20260101000000".into(),
+        name: "init".into(),
+        up: up::migration(&v1, &EmitOptions::default()),
+        down: schema_core::emit::down::migration(&v1, &EmitOptions::default()),
+    };
+    let second = MigrationFile {
+        version: rec.version.clone(),
+        name: rec.name.clone(),
+        up: up_sql,
+        down: down_sql,
+    };
+    migrate::up(&mut c, std::slice::from_ref(&first), None).expect("init applies");
+    exec(
+        &mut c,
+        "seed",
+        &schema_core::emit::seed::seed(&v1, &EmitOptions::default()),
+    );
+    exec(
+        &mut c,
+        "a description",
+        "update public.documents set description = 'kept across the rename'",
+    );
+    let all = vec![first.clone(), second];
+    assert_eq!(
+        migrate::up(&mut c, &all, None).expect("second applies"),
+        vec!["20260102000000".to_string()]
+    );
+    let kept: String = c
+        .query_one("select summary from public.documents", &[])
+        .expect("renamed column")
+        .get(0);
+    assert_eq!(kept, "kept across the rename");
+    let msgs: i64 = c
+        .query_one(
+            "select count(*) from public.messages where edited_at is null",
+            &[],
+        )
+        .expect("new column")
+        .get(0);
+    assert_eq!(msgs, 2);
+    let applied: Vec<String> = migrate::applied(&mut c)
+        .expect("applied")
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(applied, vec!["20260101000000", "20260102000000"]);
+    assert_eq!(
+        migrate::down(&mut c, &all, 1).expect("rolls back"),
+        vec!["20260102000000".to_string()]
+    );
+    let back: String = c
+        .query_one("select description from public.documents", &[])
+        .expect("name restored")
+        .get(0);
+    assert_eq!(back, "kept across the rename");
+    assert_eq!(migrate::applied(&mut c).expect("applied").len(), 1);
+}
+
+/// A migration that fails halfway leaves the database exactly as it was (one transaction each).
+#[test]
+fn a_migration_failing_halfway_changes_nothing() {
+    use schema_pg::migrate::{self, MigrationFile};
+    let (_db, mut c) = db("halfway");
+    let ok = MigrationFile {
+        version: "1".into(),
+        name: "a".into(),
+        up: "create table public.a (id int primary key);".into(),
+        down: "drop table public.a;".into(),
+    };
+    let bad = MigrationFile {
+        version: "2".into(),
+        name: "b".into(),
+        up: "create table public.b (id int primary key);\n\ninsert into public.a values (1), (1);"
+            .into(),
+        down: "drop table public.b;".into(),
+    };
+    let before = catalog_with(&mut c, true);
+    let err = migrate::up(&mut c, &[ok.clone(), bad.clone()], None)
+        .expect_err("the second migration fails");
+    assert!(
+        err.to_string().contains("2_b failed and was rolled back"),
+        "{err}"
+    );
+    let applied: Vec<String> = migrate::applied(&mut c)
+        .expect("applied")
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(
+        applied,
+        vec!["1"],
+        "the first stays applied, the failed one is not recorded"
+    );
+    let b: Option<String> = c
+        .query_one("select to_regclass('public.b')::text", &[])
+        .expect("regclass")
+        .get(0);
+    assert_eq!(b, None, "table b was rolled back with its migration");
+    assert_ne!(catalog_with(&mut c, true), before);
+    migrate::down(&mut c, &[ok, bad], 1).expect("revert a");
+    assert_eq!(catalog_with(&mut c, true), before);
+}

@@ -11,8 +11,9 @@
 //!    cache, the median of several runs, the rows compared, and the plan of the actor query
 //!    summarised by [`plan`];
 //! 4. the same queries with membership conditions as `in (select helper())` and as
-//!    `= any (array(select helper()))`, then with the naive policies of [`policies`] (and without
-//!    the indexes schemac adds) — in that order, on the same data.
+//!    `= any (array(select helper()))`, then with the generated policies minus their app-role
+//!    (admin) branches, then with the naive policies of [`policies`] (and without the indexes
+//!    schemac adds) — in that order, on the same data.
 //!
 //! [`down`] measures applying a large schema's down script in one transaction.
 
@@ -49,6 +50,8 @@ pub struct BenchOptions {
     pub reps: usize,
     /// Also measure both membership forms.
     pub member_forms: bool,
+    /// Also measure the generated policies without their app-role (admin) branches.
+    pub without_role_rules: bool,
     /// Also measure the naive policies (last: they drop indexes).
     pub naive: bool,
     /// Keep the scratch database (its name is in [`BenchReport::database`]).
@@ -62,6 +65,7 @@ impl Default for BenchOptions {
             maintenance_work_mem: "1GB".into(),
             reps: 11,
             member_forms: true,
+            without_role_rules: true,
             naive: true,
             keep_database: false,
         }
@@ -96,6 +100,8 @@ pub struct QueryResult {
     pub in_select: Option<Measure>,
     /// As the actor with membership conditions as `= any (array(select helper()))`.
     pub any_array: Option<Measure>,
+    /// As the actor with the generated policies minus their app-role (admin) branches.
+    pub without_role_rules: Option<Measure>,
     /// As the actor with the naive policies and without the indexes schemac adds.
     pub naive: Option<Measure>,
     /// Whether the naive policies returned the same rows as the generated ones.
@@ -141,27 +147,44 @@ pub struct BenchReport {
 }
 
 impl BenchReport {
-    /// Total actor time of the membership queries in each form, and the faster form.
-    pub fn member_verdict(&self) -> Option<(f64, f64, MemberForm)> {
-        let mut in_select = 0.0;
-        let mut any_array = 0.0;
+    /// The membership forms compared over the queries whose policies use a member rule.
+    pub fn member_verdict(&self) -> Option<MemberVerdict> {
+        let mut v = MemberVerdict {
+            in_select_ms: 0.0,
+            any_array_ms: 0.0,
+            in_select_wins: 0,
+            any_array_wins: 0,
+            faster: MemberForm::AnyArray,
+        };
         let mut n = 0;
         for q in &self.queries {
             if let (Some(a), Some(b)) = (&q.in_select, &q.any_array) {
-                in_select += a.median_ms;
-                any_array += b.median_ms;
+                v.in_select_ms += a.median_ms;
+                v.any_array_ms += b.median_ms;
+                if a.median_ms < b.median_ms {
+                    v.in_select_wins += 1;
+                } else {
+                    v.any_array_wins += 1;
+                }
                 n += 1;
             }
         }
-        (n > 0).then(|| {
-            let faster = if in_select < any_array {
-                MemberForm::InSelect
-            } else {
-                MemberForm::AnyArray
-            };
-            (in_select, any_array, faster)
-        })
+        if v.in_select_ms < v.any_array_ms {
+            v.faster = MemberForm::InSelect;
+        }
+        (n > 0).then_some(v)
     }
+}
+
+/// Both membership forms over the same queries: summed medians, per-query wins, and the form
+/// with the smaller sum.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MemberVerdict {
+    pub in_select_ms: f64,
+    pub any_array_ms: f64,
+    pub in_select_wins: usize,
+    pub any_array_wins: usize,
+    pub faster: MemberForm,
 }
 
 fn ctx(what: impl Into<String>) -> impl FnOnce(postgres::Error) -> PgError {
@@ -468,6 +491,7 @@ pub fn run<S: PgServer + ?Sized>(
             same_rows,
             in_select: None,
             any_array: None,
+            without_role_rules: None,
             naive: None,
             naive_same_rows: None,
         });
@@ -509,7 +533,34 @@ pub fn run<S: PgServer + ?Sized>(
         }
     }
 
-    // 4b. Naive policies, without the indexes schemac adds.
+    // 4b. Without the app-role branches (a diagnostic of what they cost).
+    let role_rules = policies::has_role_rules(schema);
+    if opts.without_role_rules && role_rules {
+        for s in policies::without_role_rules_statements(schema) {
+            pg.batch_execute(&s)
+                .map_err(ctx(format!("removing the app-role branches: {s}")))?;
+        }
+        for r in results.iter_mut() {
+            let m = measure(
+                &mut pg,
+                &user_actor(&r.query),
+                &r.query.actor_sql,
+                &r.query.table,
+                opts.reps,
+                &markers,
+            )?;
+            progress(&format!(
+                "{} [without app-role rules]: {:.2} ms",
+                r.query.name, m.median_ms
+            ));
+            r.without_role_rules = Some(m);
+        }
+        for s in policies::generated_statements(schema) {
+            pg.batch_execute(&s)?;
+        }
+    }
+
+    // 4c. Naive policies, without the indexes schemac adds.
     let mut naive_dropped_indexes = Vec::new();
     if opts.naive {
         for s in policies::naive_statements(schema) {

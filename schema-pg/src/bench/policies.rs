@@ -1,4 +1,4 @@
-//! Policy variants the bench compares with the generated ones: membership conditions in the `in (select helper())` and `= any (array(select helper()))` forms, and the naive hand-written style (`auth.uid() = col`, no `to` role, one policy per rule, without the indexes schemac adds).
+//! Policy variants the bench compares with the generated ones: membership conditions in the `in (select helper())` and `= any (array(select helper()))` forms, the generated policies without their app-role (admin) branches, and the naive hand-written style (`auth.uid() = col`, no `to` role, one policy per rule, without the indexes schemac adds).
 
 use schema_core::emit::up;
 use schema_core::ir::{Command, Condition, DbRole, RoleSource, Rule, Schema, Table};
@@ -119,6 +119,79 @@ pub fn generated_member_form(schema: &Schema) -> Option<MemberForm> {
         }
     }
     None
+}
+
+/// Whether some rule grants access by app role (`role: admin`): such a branch is OR-ed into the
+/// users' policies and is what [`without_role_rules_statements`] removes.
+pub fn has_role_rules(schema: &Schema) -> bool {
+    schema.tables.iter().any(|t| {
+        t.rules.iter().any(|r| {
+            r.conditions
+                .iter()
+                .any(|c| matches!(c, Condition::HasRole { .. }))
+        })
+    })
+}
+
+/// `alter policy` statements giving every generated policy the expression it would have
+/// without the app-role rules (a diagnostic: what the `or (select has_role(...))` branch costs).
+/// Policies that consist only of role rules are left alone.
+pub fn without_role_rules_statements(schema: &Schema) -> Vec<String> {
+    let mut stripped = schema.clone();
+    for t in &mut stripped.tables {
+        t.rules.retain(|r| {
+            !r.conditions
+                .iter()
+                .any(|c| matches!(c, Condition::HasRole { .. }))
+        });
+    }
+    let mut out = Vec::new();
+    for (t, st) in schema.tables.iter().zip(&stripped.tables) {
+        let now = up::policies(schema, t);
+        for p in up::policies(&stripped, st) {
+            let Some(orig) = now.iter().find(|o| o.name == p.name) else {
+                continue;
+            };
+            if orig.using == p.using && orig.check == p.check {
+                continue;
+            }
+            let mut sql = format!(
+                "alter policy {} on {}",
+                quote(&p.name),
+                qualified("public", &t.name)
+            );
+            if let Some(u) = &p.using {
+                sql.push_str(&format!(" using ({u})"));
+            }
+            if let Some(c) = &p.check {
+                sql.push_str(&format!(" with check ({c})"));
+            }
+            out.push(sql);
+        }
+    }
+    out
+}
+
+/// `alter policy` statements restoring the generated expressions of every policy.
+pub fn generated_statements(schema: &Schema) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in &schema.tables {
+        for p in up::policies(schema, t) {
+            let mut sql = format!(
+                "alter policy {} on {}",
+                quote(&p.name),
+                qualified("public", &t.name)
+            );
+            if let Some(u) = &p.using {
+                sql.push_str(&format!(" using ({u})"));
+            }
+            if let Some(c) = &p.check {
+                sql.push_str(&format!(" with check ({c})"));
+            }
+            out.push(sql);
+        }
+    }
+    out
 }
 
 /// `auth.uid()` where the generated SQL wraps it as `(select auth.uid())`.

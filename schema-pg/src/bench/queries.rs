@@ -10,10 +10,12 @@
 //!   `order by <col> <op> $q limit 10` with the index's distance operator.
 //!
 //! The `service_role` filter is the policy written out for the known actor: owner rules become
-//! `col = '<uid>'`, member rules `col in (select key from <join table> where user = '<uid>')`,
-//! parent rules `col in (select key from <parent> where <the parent's filter>)`, app-role rules
-//! are dropped (the bench users are not admins) and custom SQL is kept (the service session
-//! carries the user's claims, so `auth.uid()` in it still names the user).
+//! `col = '<uid>'`, member rules `col = any (array(select key from <join table> where user =
+//! '<uid>'))`, parent rules `col = any (array(select key from <parent> where <the parent's
+//! filter>))` (the same shape as the generated policies, so both sides give the planner the same
+//! information), app-role rules are dropped (the bench users are not admins) and custom SQL is
+//! kept (the service session carries the user's claims, so `auth.uid()` in it still names the
+//! user).
 
 use super::data::{user_email, user_uuid, DataPlan};
 use schema_core::ir::{
@@ -283,7 +285,7 @@ pub fn explicit_filter(schema: &Schema, t: &Table, uid: Uuid, depth: u32) -> Opt
                     };
                     match inner {
                         Some(w) => Some(format!(
-                            "{} in (select {} from {} where {w})",
+                            "{} = any (array(select {} from {} where {w}))",
                             quote(column),
                             quote(parent_column),
                             qname(parent)
@@ -365,7 +367,7 @@ fn member_filter(schema: &Schema, column: &str, helper: &str, uid_sql: &str) -> 
                 ));
             }
             format!(
-                "{} in (select {} from {} where {w})",
+                "{} = any (array(select {} from {} where {w}))",
                 quote(column),
                 quote(key),
                 qualified("public", through)

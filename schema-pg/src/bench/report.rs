@@ -103,6 +103,15 @@ pub fn human(r: &BenchReport) -> String {
                 );
             }
         }
+        if let Some(m) = &q.without_role_rules {
+            let _ = writeln!(
+                s,
+                "    without app-role rules: {:.3} ms (ratio {:.2}); {}",
+                m.median_ms,
+                ratio(m, &q.service),
+                plan_flags(&m.plan)
+            );
+        }
         if let Some(m) = &q.naive {
             let _ = writeln!(
                 s,
@@ -126,13 +135,18 @@ pub fn human(r: &BenchReport) -> String {
             }
         }
     }
-    if let Some((a, b, faster)) = r.member_verdict() {
+    if let Some(v) = r.member_verdict() {
         let _ = writeln!(
             s,
-            "\nMembership forms (sum of medians over the membership queries): in (select helper()) {a:.3} ms, = any (array(select helper())) {b:.3} ms; faster: {}{}",
-            faster.name(),
+            "\nMembership forms (sum of medians over the membership queries): in (select helper()) {:.3} ms (faster in {} queries), \
+             = any (array(select helper())) {:.3} ms (faster in {}); faster overall: {}{}",
+            v.in_select_ms,
+            v.in_select_wins,
+            v.any_array_ms,
+            v.any_array_wins,
+            v.faster.name(),
             match r.generated_member_form {
-                Some(g) if g == faster => " (what schemac generates)".to_string(),
+                Some(g) if g == v.faster => " (what schemac generates)".to_string(),
                 Some(g) => format!(" (schemac generates {})", g.name()),
                 None => String::new(),
             }
@@ -218,13 +232,16 @@ pub fn json(r: &BenchReport) -> String {
                 "same_rows": q.same_rows,
                 "member_in_select": q.in_select.as_ref().map(measure_json),
                 "member_any_array": q.any_array.as_ref().map(measure_json),
+                "without_role_rules": q.without_role_rules.as_ref().map(measure_json),
                 "naive": q.naive.as_ref().map(measure_json),
                 "naive_same_rows": q.naive_same_rows,
             })
         })
         .collect();
-    let verdict = r.member_verdict().map(|(a, b, f)| {
-        json!({"in_select_ms": a, "any_array_ms": b, "faster": f.name(),
+    let verdict = r.member_verdict().map(|v| {
+        json!({"in_select_ms": v.in_select_ms, "any_array_ms": v.any_array_ms,
+               "in_select_wins": v.in_select_wins, "any_array_wins": v.any_array_wins,
+               "faster": v.faster.name(),
                "generated": r.generated_member_form.map(|g| g.name())})
     });
     let v = json!({
