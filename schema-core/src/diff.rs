@@ -577,7 +577,7 @@ impl Differ<'_> {
             // columns that exist at that point.
             let revoke = grants(n).into_iter().take(1).collect::<Vec<_>>();
             self.push(P_REVOKE, revoke.clone(), grants(&o));
-            self.push(P_SECURITY, grants(n), revoke);
+            self.push(P_SECURITY, grants(n).into_iter().skip(1).collect(), revoke);
         }
         // Old policies as they are in the database (names from the old table name); their SQL,
         // from the renamed table, is what the down script recreates before renaming back.
