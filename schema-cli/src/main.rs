@@ -2,6 +2,7 @@
 //! `generated/` atomically, and maps outcomes to exit codes (0 ok, 1 errors or drift, 2 usage).
 
 mod bench_cmd;
+mod diff_cmd;
 mod fsio;
 mod lint_cmd;
 mod migrate_cmd;
@@ -81,6 +82,9 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Apply, revert or list the migrations of `generated/` on a live database.
     Migrate(migrate_cmd::MigrateArgs),
+    /// Compare a live database with the schema (missing, extra, different objects, by meaning);
+    /// `--write` turns the drift into a migration.
+    Diff(diff_cmd::DiffArgs),
 }
 
 fn main() -> ExitCode {
@@ -137,6 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lint(args) => lint_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Migrate(args) => migrate_cmd::run(args),
+        Command::Diff(args) => diff_cmd::run(args),
         Command::Validate { input } => {
             let (_, c) = compile(&input)?;
             Ok(if c.has_errors() {
@@ -169,7 +174,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if lint_cmd::generate_gate(
                 &sources,
                 &ir,
-                lock.as_ref().map(|l| &l.schema),
+                lock.as_ref().filter(|_| !reset).map(|l| &l.schema),
                 input.format,
             ) {
                 return Ok(ExitCode::from(1));

@@ -1432,7 +1432,7 @@ fn identity_kind(k: ir::Identity) -> &'static str {
 }
 
 /// A column definition as in `create table` (for `add column`).
-fn column_def(c: &ir::Column, vs: Option<&str>) -> String {
+pub(crate) fn column_def(c: &ir::Column, vs: Option<&str>) -> String {
     let mut l = format!("{} {}", quote(&c.name), types::sql(&c.ty, vs));
     if let Some(id) = c.identity {
         l.push_str(&format!(" generated {} as identity", identity_kind(id)));
@@ -1450,7 +1450,7 @@ fn column_def(c: &ir::Column, vs: Option<&str>) -> String {
 }
 
 /// `create function` -> `create or replace function` (first statement of each block).
-fn or_replace(stmts: Vec<String>) -> Vec<String> {
+pub(crate) fn or_replace(stmts: Vec<String>) -> Vec<String> {
     stmts
         .into_iter()
         .map(|s| s.replacen("create function ", "create or replace function ", 1))

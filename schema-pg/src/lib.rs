@@ -26,6 +26,7 @@
 pub mod bench;
 pub mod bin;
 pub mod db;
+pub mod drift;
 pub mod error;
 pub mod harness;
 pub mod lint_live;

@@ -66,7 +66,10 @@ fn small_bench_measures_every_typical_query_with_its_plan() {
     let member = find(QueryKind::MemberChildren, "messages");
     let vector = find(QueryKind::VectorSearch, "document_chunks");
     find(QueryKind::MemberParent, "conversations");
-    assert_ne!(member.query.user, read.query.user, "the member is not the owner");
+    assert_ne!(
+        member.query.user, read.query.user,
+        "the member is not the owner"
+    );
     assert!(owner.actor.rows > 0 && read.actor.rows > 0 && member.actor.rows > 0);
     assert_eq!(vector.actor.rows, 10, "{text}");
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod down;
 pub mod lock;
 pub mod policies_md;
+pub mod probe;
 pub mod rust;
 pub mod seed;
 pub mod up;
