@@ -64,33 +64,45 @@ pub fn with_member_form(schema: &Schema, expr: &str, form: MemberForm) -> String
     out
 }
 
-/// `alter policy` statements that switch every generated policy with a membership condition to
-/// `form` (empty when no policy changes).
-pub fn member_form_statements(schema: &Schema, form: MemberForm) -> Vec<String> {
+/// `alter policy` statements that give every generated policy the expression of a variant:
+/// without the app-role rules (`strip_role_rules`: what the `or (select has_role(...))` branch
+/// costs; policies made only of role rules are left alone), and/or with membership conditions in
+/// `form`. `(false, None)` restores the generated policies.
+pub fn variant_statements(
+    schema: &Schema,
+    strip_role_rules: bool,
+    form: Option<MemberForm>,
+) -> Vec<String> {
+    let mut variant = schema.clone();
+    if strip_role_rules {
+        for t in &mut variant.tables {
+            t.rules.retain(|r| {
+                !r.conditions
+                    .iter()
+                    .any(|c| matches!(c, Condition::HasRole { .. }))
+            });
+        }
+    }
     let mut out = Vec::new();
-    for t in &schema.tables {
-        for p in up::policies(schema, t) {
-            let using = p
-                .using
-                .as_deref()
-                .map(|u| with_member_form(schema, u, form));
-            let check = p
-                .check
-                .as_deref()
-                .map(|c| with_member_form(schema, c, form));
-            if using.as_deref() == p.using.as_deref() && check.as_deref() == p.check.as_deref() {
+    for (t, vt) in schema.tables.iter().zip(&variant.tables) {
+        for p in up::policies(&variant, vt) {
+            if !up::policies(schema, t).iter().any(|o| o.name == p.name) {
                 continue;
             }
+            let rewrite = |e: &str| match form {
+                Some(f) => with_member_form(schema, e, f),
+                None => e.to_string(),
+            };
             let mut sql = format!(
                 "alter policy {} on {}",
                 quote(&p.name),
                 qualified("public", &t.name)
             );
-            if let Some(u) = using {
-                sql.push_str(&format!(" using ({u})"));
+            if let Some(u) = &p.using {
+                sql.push_str(&format!(" using ({})", rewrite(u)));
             }
-            if let Some(c) = check {
-                sql.push_str(&format!(" with check ({c})"));
+            if let Some(c) = &p.check {
+                sql.push_str(&format!(" with check ({})", rewrite(c)));
             }
             out.push(sql);
         }
@@ -122,7 +134,7 @@ pub fn generated_member_form(schema: &Schema) -> Option<MemberForm> {
 }
 
 /// Whether some rule grants access by app role (`role: admin`): such a branch is OR-ed into the
-/// users' policies and is what [`without_role_rules_statements`] removes.
+/// users' policies and is what [`variant_statements`] can remove.
 pub fn has_role_rules(schema: &Schema) -> bool {
     schema.tables.iter().any(|t| {
         t.rules.iter().any(|r| {
@@ -131,67 +143,6 @@ pub fn has_role_rules(schema: &Schema) -> bool {
                 .any(|c| matches!(c, Condition::HasRole { .. }))
         })
     })
-}
-
-/// `alter policy` statements giving every generated policy the expression it would have
-/// without the app-role rules (a diagnostic: what the `or (select has_role(...))` branch costs).
-/// Policies that consist only of role rules are left alone.
-pub fn without_role_rules_statements(schema: &Schema) -> Vec<String> {
-    let mut stripped = schema.clone();
-    for t in &mut stripped.tables {
-        t.rules.retain(|r| {
-            !r.conditions
-                .iter()
-                .any(|c| matches!(c, Condition::HasRole { .. }))
-        });
-    }
-    let mut out = Vec::new();
-    for (t, st) in schema.tables.iter().zip(&stripped.tables) {
-        let now = up::policies(schema, t);
-        for p in up::policies(&stripped, st) {
-            let Some(orig) = now.iter().find(|o| o.name == p.name) else {
-                continue;
-            };
-            if orig.using == p.using && orig.check == p.check {
-                continue;
-            }
-            let mut sql = format!(
-                "alter policy {} on {}",
-                quote(&p.name),
-                qualified("public", &t.name)
-            );
-            if let Some(u) = &p.using {
-                sql.push_str(&format!(" using ({u})"));
-            }
-            if let Some(c) = &p.check {
-                sql.push_str(&format!(" with check ({c})"));
-            }
-            out.push(sql);
-        }
-    }
-    out
-}
-
-/// `alter policy` statements restoring the generated expressions of every policy.
-pub fn generated_statements(schema: &Schema) -> Vec<String> {
-    let mut out = Vec::new();
-    for t in &schema.tables {
-        for p in up::policies(schema, t) {
-            let mut sql = format!(
-                "alter policy {} on {}",
-                quote(&p.name),
-                qualified("public", &t.name)
-            );
-            if let Some(u) = &p.using {
-                sql.push_str(&format!(" using ({u})"));
-            }
-            if let Some(c) = &p.check {
-                sql.push_str(&format!(" with check ({c})"));
-            }
-            out.push(sql);
-        }
-    }
-    out
 }
 
 /// `auth.uid()` where the generated SQL wraps it as `(select auth.uid())`.
