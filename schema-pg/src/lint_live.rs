@@ -236,14 +236,30 @@ pub fn lint_database(client: &mut Client, opts: &LiveOptions) -> Result<LiveRepo
         .collect();
     tx.rollback()?;
 
+    let mut indexes_of: HashMap<i64, Vec<&Index>> = HashMap::new();
+    for ix in &indexes {
+        indexes_of.entry(ix.table).or_default().push(ix);
+    }
+    let mut fks_of: HashMap<i64, Vec<&ForeignKey>> = HashMap::new();
+    for fk in &fks {
+        fks_of.entry(fk.0).or_default().push(fk);
+    }
+    let mut functions_by_name: HashMap<(&str, &str), Vec<&Function>> = HashMap::new();
+    for f in &functions {
+        functions_by_name
+            .entry((f.schema.as_str(), f.name.as_str()))
+            .or_default()
+            .push(f);
+    }
     let cx = Catalog {
         schema,
         tables: &tables,
         api_roles: &api_roles,
-        indexes: &indexes,
-        fks: &fks,
+        indexes: indexes_of,
+        fks: fks_of,
         policies: &policies,
         functions: &functions,
+        functions_by_name,
         extensions: &extensions,
     };
     let mut found = cx.check();
@@ -274,14 +290,20 @@ pub fn lint_database(client: &mut Client, opts: &LiveOptions) -> Result<LiveRepo
     })
 }
 
+type ForeignKey = (i64, String, Vec<i32>, String);
+
 struct Catalog<'a> {
     schema: &'a str,
     tables: &'a [Table],
     api_roles: &'a [String],
-    indexes: &'a [Index],
-    fks: &'a [(i64, String, Vec<i32>, String)],
+    /// By table oid.
+    indexes: HashMap<i64, Vec<&'a Index>>,
+    /// By table oid.
+    fks: HashMap<i64, Vec<&'a ForeignKey>>,
     policies: &'a [Policy],
     functions: &'a [Function],
+    /// By (schema, name).
+    functions_by_name: HashMap<(&'a str, &'a str), Vec<&'a Function>>,
     extensions: &'a [String],
 }
 
@@ -301,23 +323,25 @@ impl Catalog<'_> {
         self.find_functions(schema, name).next().is_some()
     }
 
-    fn find_functions<'s>(
-        &'s self,
-        schema: Option<&'s str>,
-        name: &'s str,
-    ) -> impl Iterator<Item = &'s Function> + 's {
-        self.functions.iter().filter(move |f| {
-            f.name == name
-                && schema
-                    .map(|s| s == f.schema)
-                    .unwrap_or(f.schema == "public")
-        })
+    fn find_functions(
+        &self,
+        schema: Option<&str>,
+        name: &str,
+    ) -> impl Iterator<Item = &Function> + '_ {
+        self.functions_by_name
+            .get(&(schema.unwrap_or("public"), name))
+            .into_iter()
+            .flatten()
+            .copied()
+    }
+
+    fn table_indexes(&self, table: &Table) -> impl Iterator<Item = &Index> + '_ {
+        self.indexes.get(&table.oid).into_iter().flatten().copied()
     }
 
     fn keys(&self, table: &Table) -> Vec<IndexKey> {
-        self.indexes
-            .iter()
-            .filter(|ix| ix.table == table.oid && !ix.partial)
+        self.table_indexes(table)
+            .filter(|ix| !ix.partial)
             .filter(|ix| ix.method == "btree" || ix.method == "hash")
             .map(|ix| IndexKey {
                 columns: ix
@@ -432,7 +456,7 @@ impl Catalog<'_> {
             }
             // Foreign keys.
             let keys = self.keys(t);
-            for (_, name, cols, target) in self.fks.iter().filter(|f| f.0 == t.oid) {
+            for (_, name, cols, target) in self.fks.get(&t.oid).into_iter().flatten().copied() {
                 let names: Vec<&str> = cols
                     .iter()
                     .filter_map(|n| t.columns.get(n).map(|s| s.as_str()))
@@ -450,7 +474,7 @@ impl Catalog<'_> {
             }
             // Duplicate indexes.
             let mut same: BTreeMap<&str, Vec<&Index>> = BTreeMap::new();
-            for ix in self.indexes.iter().filter(|ix| ix.table == t.oid) {
+            for ix in self.table_indexes(t) {
                 same.entry(ix.identity.as_str()).or_default().push(ix);
             }
             for group in same.values().filter(|g| g.len() > 1) {

@@ -112,7 +112,7 @@ fn small_bench_measures_every_typical_query_with_its_plan() {
     // Both membership forms were measured on the member's query; the other variant too.
     assert!(member.query.uses_membership);
     assert!(member.in_select.is_some() && member.any_array.is_some());
-    assert!(r.member_verdict().is_some());
+    assert!(r.member_verdict(false).is_some() && r.member_verdict(true).is_some());
     assert!(r.generated_member_form.is_some());
     assert!(r.queries.iter().all(|q| q.without_role_rules.is_some()));
 

@@ -102,6 +102,10 @@ pub struct QueryResult {
     pub any_array: Option<Measure>,
     /// As the actor with the generated policies minus their app-role (admin) branches.
     pub without_role_rules: Option<Measure>,
+    /// Without the app-role branches, membership conditions as `in (select helper())`.
+    pub no_role_in_select: Option<Measure>,
+    /// Without the app-role branches, membership conditions as `= any (array(select helper()))`.
+    pub no_role_any_array: Option<Measure>,
     /// As the actor with the naive policies and without the indexes schemac adds.
     pub naive: Option<Measure>,
     /// Whether the naive policies returned the same rows as the generated ones.
@@ -147,8 +151,9 @@ pub struct BenchReport {
 }
 
 impl BenchReport {
-    /// The membership forms compared over the queries whose policies use a member rule.
-    pub fn member_verdict(&self) -> Option<MemberVerdict> {
+    /// The membership forms compared over the queries whose policies use a member rule, with
+    /// the generated policies (`without_role_rules` false) or without their app-role branches.
+    pub fn member_verdict(&self, without_role_rules: bool) -> Option<MemberVerdict> {
         let mut v = MemberVerdict {
             in_select_ms: 0.0,
             any_array_ms: 0.0,
@@ -158,7 +163,12 @@ impl BenchReport {
         };
         let mut n = 0;
         for q in &self.queries {
-            if let (Some(a), Some(b)) = (&q.in_select, &q.any_array) {
+            let pair = if without_role_rules {
+                (&q.no_role_in_select, &q.no_role_any_array)
+            } else {
+                (&q.in_select, &q.any_array)
+            };
+            if let (Some(a), Some(b)) = pair {
                 v.in_select_ms += a.median_ms;
                 v.any_array_ms += b.median_ms;
                 if a.median_ms < b.median_ms {
@@ -492,55 +502,45 @@ pub fn run<S: PgServer + ?Sized>(
             in_select: None,
             any_array: None,
             without_role_rules: None,
+            no_role_in_select: None,
+            no_role_any_array: None,
             naive: None,
             naive_same_rows: None,
         });
     }
 
-    // 4a. Both membership forms.
+    // 4a. Both membership forms; 4b. without the app-role branches (a diagnostic of what they
+    // cost), in the generated form and again in both membership forms.
     let generated_member_form = policies::generated_member_form(schema);
-    if opts.member_forms && generated_member_form.is_some() {
-        for form in [MemberForm::InSelect, MemberForm::AnyArray] {
-            for s in policies::member_form_statements(schema, form) {
-                pg.batch_execute(&s)
-                    .map_err(ctx(format!("switching to the {} form", form.name())))?;
-            }
-            for r in results.iter_mut().filter(|r| r.query.uses_membership) {
-                let m = measure(
-                    &mut pg,
-                    &user_actor(&r.query),
-                    &r.query.actor_sql,
-                    &r.query.table,
-                    opts.reps,
-                    &markers,
-                )?;
-                progress(&format!(
-                    "{} [{}]: {:.2} ms",
-                    r.query.name,
-                    form.name(),
-                    m.median_ms
-                ));
-                match form {
-                    MemberForm::InSelect => r.in_select = Some(m),
-                    MemberForm::AnyArray => r.any_array = Some(m),
-                }
-            }
-        }
-        if let Some(form) = generated_member_form {
-            for s in policies::member_form_statements(schema, form) {
-                pg.batch_execute(&s)?;
-            }
+    let members = opts.member_forms && generated_member_form.is_some();
+    let strip = opts.without_role_rules && policies::has_role_rules(schema);
+    let mut variants: Vec<(bool, Option<MemberForm>)> = Vec::new();
+    if members {
+        variants.push((false, Some(MemberForm::InSelect)));
+        variants.push((false, Some(MemberForm::AnyArray)));
+    }
+    if strip {
+        variants.push((true, None));
+        if members {
+            variants.push((true, Some(MemberForm::InSelect)));
+            variants.push((true, Some(MemberForm::AnyArray)));
         }
     }
-
-    // 4b. Without the app-role branches (a diagnostic of what they cost).
-    let role_rules = policies::has_role_rules(schema);
-    if opts.without_role_rules && role_rules {
-        for s in policies::without_role_rules_statements(schema) {
+    for &(stripped, form) in &variants {
+        for s in policies::variant_statements(schema, stripped, form) {
             pg.batch_execute(&s)
-                .map_err(ctx(format!("removing the app-role branches: {s}")))?;
+                .map_err(ctx(format!("switching policies to a variant: {s}")))?;
         }
-        for r in results.iter_mut() {
+        let label = match (stripped, form) {
+            (false, Some(f)) => f.name().to_string(),
+            (true, None) => "without app-role rules".to_string(),
+            (true, Some(f)) => format!("without app-role rules, {}", f.name()),
+            (false, None) => "generated".to_string(),
+        };
+        for r in results
+            .iter_mut()
+            .filter(|r| form.is_none() || r.query.uses_membership)
+        {
             let m = measure(
                 &mut pg,
                 &user_actor(&r.query),
@@ -549,13 +549,19 @@ pub fn run<S: PgServer + ?Sized>(
                 opts.reps,
                 &markers,
             )?;
-            progress(&format!(
-                "{} [without app-role rules]: {:.2} ms",
-                r.query.name, m.median_ms
-            ));
-            r.without_role_rules = Some(m);
+            progress(&format!("{} [{label}]: {:.2} ms", r.query.name, m.median_ms));
+            let slot = match (stripped, form) {
+                (false, Some(MemberForm::InSelect)) => &mut r.in_select,
+                (false, Some(MemberForm::AnyArray)) => &mut r.any_array,
+                (true, Some(MemberForm::InSelect)) => &mut r.no_role_in_select,
+                (true, Some(MemberForm::AnyArray)) => &mut r.no_role_any_array,
+                (_, None) => &mut r.without_role_rules,
+            };
+            *slot = Some(m);
         }
-        for s in policies::generated_statements(schema) {
+    }
+    if !variants.is_empty() {
+        for s in policies::variant_statements(schema, false, None) {
             pg.batch_execute(&s)?;
         }
     }

@@ -90,27 +90,27 @@ pub fn human(r: &BenchReport) -> String {
         let _ = writeln!(s, "      plan: {}", plan_flags(&q.actor.plan));
         let _ = writeln!(s, "      service plan: {}", q.service.plan.target_scan);
         for (label, m) in [
-            ("in (select helper())", &q.in_select),
-            ("= any (array(select helper()))", &q.any_array),
+            ("member form in (select helper())", &q.in_select),
+            ("member form = any (array(select helper()))", &q.any_array),
+            ("without app-role rules", &q.without_role_rules),
+            (
+                "without app-role rules, member form in (select helper())",
+                &q.no_role_in_select,
+            ),
+            (
+                "without app-role rules, member form = any (array(select helper()))",
+                &q.no_role_any_array,
+            ),
         ] {
             if let Some(m) = m {
                 let _ = writeln!(
                     s,
-                    "    member form {label}: {:.3} ms (ratio {:.2}); {}",
+                    "    {label}: {:.3} ms (ratio {:.2}); {}",
                     m.median_ms,
                     ratio(m, &q.service),
                     plan_flags(&m.plan)
                 );
             }
-        }
-        if let Some(m) = &q.without_role_rules {
-            let _ = writeln!(
-                s,
-                "    without app-role rules: {:.3} ms (ratio {:.2}); {}",
-                m.median_ms,
-                ratio(m, &q.service),
-                plan_flags(&m.plan)
-            );
         }
         if let Some(m) = &q.naive {
             let _ = writeln!(
@@ -135,10 +135,16 @@ pub fn human(r: &BenchReport) -> String {
             }
         }
     }
-    if let Some(v) = r.member_verdict() {
+    for (without, label) in [
+        (false, "generated policies"),
+        (true, "without app-role rules"),
+    ] {
+        let Some(v) = r.member_verdict(without) else {
+            continue;
+        };
         let _ = writeln!(
             s,
-            "\nMembership forms (sum of medians over the membership queries): in (select helper()) {:.3} ms (faster in {} queries), \
+            "\nMembership forms, {label} (sum of medians over the membership queries): in (select helper()) {:.3} ms (faster in {} queries), \
              = any (array(select helper())) {:.3} ms (faster in {}); faster overall: {}{}",
             v.in_select_ms,
             v.in_select_wins,
@@ -233,17 +239,21 @@ pub fn json(r: &BenchReport) -> String {
                 "member_in_select": q.in_select.as_ref().map(measure_json),
                 "member_any_array": q.any_array.as_ref().map(measure_json),
                 "without_role_rules": q.without_role_rules.as_ref().map(measure_json),
+                "without_role_rules_member_in_select": q.no_role_in_select.as_ref().map(measure_json),
+                "without_role_rules_member_any_array": q.no_role_any_array.as_ref().map(measure_json),
                 "naive": q.naive.as_ref().map(measure_json),
                 "naive_same_rows": q.naive_same_rows,
             })
         })
         .collect();
-    let verdict = r.member_verdict().map(|v| {
-        json!({"in_select_ms": v.in_select_ms, "any_array_ms": v.any_array_ms,
-               "in_select_wins": v.in_select_wins, "any_array_wins": v.any_array_wins,
-               "faster": v.faster.name(),
-               "generated": r.generated_member_form.map(|g| g.name())})
-    });
+    let verdict = |without: bool| {
+        r.member_verdict(without).map(|v| {
+            json!({"in_select_ms": v.in_select_ms, "any_array_ms": v.any_array_ms,
+                   "in_select_wins": v.in_select_wins, "any_array_wins": v.any_array_wins,
+                   "faster": v.faster.name(),
+                   "generated": r.generated_member_form.map(|g| g.name())})
+        })
+    };
     let v = json!({
         "database": r.database,
         "server_version": r.server_version,
@@ -264,7 +274,8 @@ pub fn json(r: &BenchReport) -> String {
         "index_builds": r.index_builds.iter().map(|(i, s)| json!({"index": i, "seconds": s})).collect::<Vec<_>>(),
         "maintenance_work_mem": r.maintenance_work_mem,
         "queries": queries,
-        "membership_forms": verdict,
+        "membership_forms": verdict(false),
+        "membership_forms_without_role_rules": verdict(true),
         "naive_dropped_indexes": r.naive_dropped_indexes,
         "total_seconds": r.total_seconds,
     });
