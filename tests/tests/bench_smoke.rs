@@ -23,7 +23,7 @@ fn small_report() -> BenchReport {
         scale: Scale {
             users: 40,
             leaf_rows: 2_000,
-            vector_rows: 400,
+            vector_rows: 2_000,
             fanout: 10,
             per_user: 2,
         },
@@ -47,7 +47,7 @@ fn small_bench_measures_every_typical_query_with_its_plan() {
             .unwrap_or_else(|| panic!("{t} missing:\n{text}"))
     };
     assert_eq!(rows("messages").rows, 2_000, "{text}");
-    assert_eq!(rows("document_chunks").rows, 400, "{text}");
+    assert_eq!(rows("document_chunks").rows, 2_000, "{text}");
     assert_eq!(rows("profiles").source, "trigger", "{text}");
     assert_eq!(rows("profiles").rows, 40, "{text}");
     assert!(r.tables.iter().all(|t| t.rows > 0), "{text}");
@@ -93,7 +93,9 @@ fn small_bench_measures_every_typical_query_with_its_plan() {
         assert!(q.naive.is_some(), "{}: naive run missing", q.query.name);
     }
 
-    // The vector search reads the chunks through an index, not a sequential scan.
+    // The vector search reads the chunks through an index, not a sequential scan. (For one
+    // user's chunks the planner rightly prefers the btree on document_id plus a sort over the
+    // hnsw index, which would filter out nearly every candidate it returns.)
     assert!(
         vector.actor.plan.target_index.is_some(),
         "vector search without an index:\n{}",
@@ -107,7 +109,17 @@ fn small_bench_measures_every_typical_query_with_its_plan() {
         "{}",
         naive_owner.plan.shape
     );
-    assert!(!naive_owner.plan.auth_in_initplan);
+    // A plain owner policy written naively (`auth.uid() = user_id`, its index gone) has no
+    // InitPlan: the call runs for every row.
+    let naive_keys = find(QueryKind::OwnerList, "api_keys")
+        .naive
+        .as_ref()
+        .expect("naive run");
+    assert!(
+        !naive_keys.plan.auth_in_initplan && naive_keys.plan.per_row_auth_evals > 0,
+        "{}",
+        naive_keys.plan.shape
+    );
 
     // Both membership forms were measured on the member's query; the other variant too.
     assert!(member.query.uses_membership);

@@ -255,12 +255,12 @@ pub fn run<S: PgServer + ?Sized>(server: &S, schema: &Schema) -> Result<DownRepo
 fn attempt_text(a: &Attempt) -> String {
     if a.ok {
         format!(
-            "ok: {} statements in {:.2} s, {} locks held at commit",
+            "ok: {} statements in {:.2} s{}",
             a.statements,
             a.seconds,
             a.locks_held
-                .map(|n| n.to_string())
-                .unwrap_or_else(|| "?".into())
+                .map(|n| format!(", {n} locks held at commit"))
+                .unwrap_or_default()
         )
     } else {
         format!(

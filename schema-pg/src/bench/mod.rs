@@ -549,7 +549,10 @@ pub fn run<S: PgServer + ?Sized>(
                 opts.reps,
                 &markers,
             )?;
-            progress(&format!("{} [{label}]: {:.2} ms", r.query.name, m.median_ms));
+            progress(&format!(
+                "{} [{label}]: {:.2} ms",
+                r.query.name, m.median_ms
+            ));
             let slot = match (stripped, form) {
                 (false, Some(MemberForm::InSelect)) => &mut r.in_select,
                 (false, Some(MemberForm::AnyArray)) => &mut r.any_array,

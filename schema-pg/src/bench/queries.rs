@@ -296,13 +296,7 @@ pub fn explicit_filter(schema: &Schema, t: &Table, uid: Uuid, depth: u32) -> Opt
                         }
                     }
                 }
-                Condition::Custom { using, .. } => match using {
-                    Some(u) => Some(u.clone()),
-                    None => {
-                        possible = false;
-                        None
-                    }
-                },
+                Condition::Custom { using: Some(u), .. } => Some(u.clone()),
                 #[allow(unreachable_patterns)]
                 _ => {
                     possible = false;
