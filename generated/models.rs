@@ -37,7 +37,7 @@
     serde::Serialize,
     serde::Deserialize,
     postgres_types::ToSql,
-    postgres_types::FromSql
+    postgres_types::FromSql,
 )]
 #[postgres(name = "app_role")]
 #[allow(clippy::enum_variant_names, clippy::upper_case_acronyms)]
@@ -80,7 +80,7 @@ impl std::fmt::Display for AppRole {
     serde::Serialize,
     serde::Deserialize,
     postgres_types::ToSql,
-    postgres_types::FromSql
+    postgres_types::FromSql,
 )]
 #[postgres(name = "message_role")]
 #[allow(clippy::enum_variant_names, clippy::upper_case_acronyms)]
@@ -101,12 +101,7 @@ pub enum MessageRole {
 
 impl MessageRole {
     /// Every value, in declaration order (the order PostgreSQL sorts them in).
-    pub const ALL: &'static [Self] = &[
-        Self::User,
-        Self::Assistant,
-        Self::System,
-        Self::Tool,
-    ];
+    pub const ALL: &'static [Self] = &[Self::User, Self::Assistant, Self::System, Self::Tool];
 
     /// The value as stored in PostgreSQL.
     pub fn as_str(&self) -> &'static str {
@@ -136,7 +131,7 @@ impl std::fmt::Display for MessageRole {
     serde::Serialize,
     serde::Deserialize,
     postgres_types::ToSql,
-    postgres_types::FromSql
+    postgres_types::FromSql,
 )]
 #[postgres(name = "document_status")]
 #[allow(clippy::enum_variant_names, clippy::upper_case_acronyms)]
@@ -157,12 +152,7 @@ pub enum DocumentStatus {
 
 impl DocumentStatus {
     /// Every value, in declaration order (the order PostgreSQL sorts them in).
-    pub const ALL: &'static [Self] = &[
-        Self::Pending,
-        Self::Processing,
-        Self::Ready,
-        Self::Failed,
-    ];
+    pub const ALL: &'static [Self] = &[Self::Pending, Self::Processing, Self::Ready, Self::Failed];
 
     /// The value as stored in PostgreSQL.
     pub fn as_str(&self) -> &'static str {
@@ -192,7 +182,7 @@ impl std::fmt::Display for DocumentStatus {
     serde::Serialize,
     serde::Deserialize,
     postgres_types::ToSql,
-    postgres_types::FromSql
+    postgres_types::FromSql,
 )]
 #[postgres(name = "member_role")]
 #[allow(clippy::enum_variant_names, clippy::upper_case_acronyms)]
@@ -344,12 +334,27 @@ impl NewApiKeys {
             ("name", Some(&self.name)),
             ("key_prefix", Some(&self.key_prefix)),
             ("key_hash", Some(&self.key_hash)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("last_used_at", self.last_used_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("expires_at", self.expires_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("revoked_at", self.revoked_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "last_used_at",
+                self.last_used_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "expires_at",
+                self.expires_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "revoked_at",
+                self.revoked_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -400,14 +405,35 @@ impl ApiKeysUpdate {
         let values: [(&'static str, Option<pg::Param<'_>>); 8] = [
             ("user_id", self.user_id.as_ref().map(|v| v as pg::Param<'_>)),
             ("name", self.name.as_ref().map(|v| v as pg::Param<'_>)),
-            ("key_prefix", self.key_prefix.as_ref().map(|v| v as pg::Param<'_>)),
-            ("key_hash", self.key_hash.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("last_used_at", self.last_used_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("expires_at", self.expires_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("revoked_at", self.revoked_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "key_prefix",
+                self.key_prefix.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "key_hash",
+                self.key_hash.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "last_used_at",
+                self.last_used_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "expires_at",
+                self.expires_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "revoked_at",
+                self.revoked_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -511,16 +537,28 @@ impl NewApiUsage {
     pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {
         let values: [(&'static str, Option<pg::Param<'_>>); 6] = [
             ("user_id", Some(&self.user_id)),
-            ("api_key_id", self.api_key_id.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "api_key_id",
+                self.api_key_id.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("model", Some(&self.model)),
-            ("prompt_tokens", self.prompt_tokens.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "prompt_tokens",
+                self.prompt_tokens.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             (
                 "completion_tokens",
                 self.completion_tokens.as_ref().map(|v| v as pg::Param<'_>),
             ),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -556,16 +594,28 @@ impl ApiUsageUpdate {
     pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {
         let values: [(&'static str, Option<pg::Param<'_>>); 6] = [
             ("user_id", self.user_id.as_ref().map(|v| v as pg::Param<'_>)),
-            ("api_key_id", self.api_key_id.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "api_key_id",
+                self.api_key_id.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("model", self.model.as_ref().map(|v| v as pg::Param<'_>)),
-            ("prompt_tokens", self.prompt_tokens.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "prompt_tokens",
+                self.prompt_tokens.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             (
                 "completion_tokens",
                 self.completion_tokens.as_ref().map(|v| v as pg::Param<'_>),
             ),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -660,11 +710,23 @@ impl NewConversations {
             ("id", self.id.as_ref().map(|v| v as pg::Param<'_>)),
             ("user_id", self.user_id.as_ref().map(|v| v as pg::Param<'_>)),
             ("title", Some(&self.title)),
-            ("is_archived", self.is_archived.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("updated_at", self.updated_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "is_archived",
+                self.is_archived.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "updated_at",
+                self.updated_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -694,11 +756,23 @@ impl ConversationsUpdate {
         let values: [(&'static str, Option<pg::Param<'_>>); 5] = [
             ("user_id", self.user_id.as_ref().map(|v| v as pg::Param<'_>)),
             ("title", self.title.as_ref().map(|v| v as pg::Param<'_>)),
-            ("is_archived", self.is_archived.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("updated_at", self.updated_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "is_archived",
+                self.is_archived.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "updated_at",
+                self.updated_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -723,12 +797,8 @@ impl ConversationMembers {
     /// The table name.
     pub const TABLE: &'static str = "conversation_members";
     /// Every column, in table order.
-    pub const COLUMNS: &'static [&'static str] = &[
-        "conversation_id",
-        "user_id",
-        "role",
-        "created_at",
-    ];
+    pub const COLUMNS: &'static [&'static str] =
+        &["conversation_id", "user_id", "role", "created_at"];
     /// The primary key columns.
     pub const PRIMARY_KEY: &'static [&'static str] = &["conversation_id", "user_id"];
     /// `conversation_id`
@@ -776,9 +846,15 @@ impl NewConversationMembers {
             ("conversation_id", Some(&self.conversation_id)),
             ("user_id", Some(&self.user_id)),
             ("role", self.role.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -798,9 +874,15 @@ impl ConversationMembersUpdate {
     pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {
         let values: [(&'static str, Option<pg::Param<'_>>); 2] = [
             ("role", self.role.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -949,17 +1031,41 @@ impl NewDocuments {
             ("id", self.id.as_ref().map(|v| v as pg::Param<'_>)),
             ("user_id", self.user_id.as_ref().map(|v| v as pg::Param<'_>)),
             ("title", Some(&self.title)),
-            ("description", self.description.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "description",
+                self.description.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("content", self.content.as_ref().map(|v| v as pg::Param<'_>)),
-            ("file_path", self.file_path.as_ref().map(|v| v as pg::Param<'_>)),
-            ("file_type", self.file_type.as_ref().map(|v| v as pg::Param<'_>)),
-            ("file_size", self.file_size.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "file_path",
+                self.file_path.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "file_type",
+                self.file_type.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "file_size",
+                self.file_size.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("status", self.status.as_ref().map(|v| v as pg::Param<'_>)),
-            ("is_archived", self.is_archived.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("updated_at", self.updated_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "is_archived",
+                self.is_archived.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "updated_at",
+                self.updated_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1027,17 +1133,41 @@ impl DocumentsUpdate {
         let values: [(&'static str, Option<pg::Param<'_>>); 11] = [
             ("user_id", self.user_id.as_ref().map(|v| v as pg::Param<'_>)),
             ("title", self.title.as_ref().map(|v| v as pg::Param<'_>)),
-            ("description", self.description.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "description",
+                self.description.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("content", self.content.as_ref().map(|v| v as pg::Param<'_>)),
-            ("file_path", self.file_path.as_ref().map(|v| v as pg::Param<'_>)),
-            ("file_type", self.file_type.as_ref().map(|v| v as pg::Param<'_>)),
-            ("file_size", self.file_size.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "file_path",
+                self.file_path.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "file_type",
+                self.file_type.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "file_size",
+                self.file_size.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("status", self.status.as_ref().map(|v| v as pg::Param<'_>)),
-            ("is_archived", self.is_archived.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("updated_at", self.updated_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "is_archived",
+                self.is_archived.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "updated_at",
+                self.updated_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1140,11 +1270,23 @@ impl NewDocumentChunks {
             ("document_id", Some(&self.document_id)),
             ("chunk_index", Some(&self.chunk_index)),
             ("content", Some(&self.content)),
-            ("embedding", self.embedding.as_ref().map(|v| v as pg::Param<'_>)),
-            ("metadata", self.metadata.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "embedding",
+                self.embedding.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "metadata",
+                self.metadata.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1179,14 +1321,32 @@ impl DocumentChunksUpdate {
     /// The columns this update sets, in table order, with their values as parameters.
     pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {
         let values: [(&'static str, Option<pg::Param<'_>>); 6] = [
-            ("document_id", self.document_id.as_ref().map(|v| v as pg::Param<'_>)),
-            ("chunk_index", self.chunk_index.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "document_id",
+                self.document_id.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "chunk_index",
+                self.chunk_index.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("content", self.content.as_ref().map(|v| v as pg::Param<'_>)),
-            ("embedding", self.embedding.as_ref().map(|v| v as pg::Param<'_>)),
-            ("metadata", self.metadata.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "embedding",
+                self.embedding.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "metadata",
+                self.metadata.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1207,11 +1367,7 @@ impl DocumentConversationLinks {
     /// The table name.
     pub const TABLE: &'static str = "document_conversation_links";
     /// Every column, in table order.
-    pub const COLUMNS: &'static [&'static str] = &[
-        "document_id",
-        "conversation_id",
-        "created_at",
-    ];
+    pub const COLUMNS: &'static [&'static str] = &["document_id", "conversation_id", "created_at"];
     /// The primary key columns.
     pub const PRIMARY_KEY: &'static [&'static str] = &["document_id", "conversation_id"];
     /// `document_id`
@@ -1252,9 +1408,15 @@ impl NewDocumentConversationLinks {
         let values: [(&'static str, Option<pg::Param<'_>>); 3] = [
             ("document_id", Some(&self.document_id)),
             ("conversation_id", Some(&self.conversation_id)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1269,10 +1431,14 @@ pub struct DocumentConversationLinksUpdate {
 impl DocumentConversationLinksUpdate {
     /// The columns this update sets, in table order, with their values as parameters.
     pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {
-        let values: [(&'static str, Option<pg::Param<'_>>); 1] = [
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-        ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        let values: [(&'static str, Option<pg::Param<'_>>); 1] = [(
+            "created_at",
+            self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+        )];
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1383,14 +1549,29 @@ impl NewMessages {
         let values: [(&'static str, Option<pg::Param<'_>>); 8] = [
             ("id", self.id.as_ref().map(|v| v as pg::Param<'_>)),
             ("conversation_id", Some(&self.conversation_id)),
-            ("sender_id", self.sender_id.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "sender_id",
+                self.sender_id.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("role", self.role.as_ref().map(|v| v as pg::Param<'_>)),
             ("content", Some(&self.content)),
-            ("metadata", self.metadata.as_ref().map(|v| v as pg::Param<'_>)),
-            ("tokens_used", self.tokens_used.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "metadata",
+                self.metadata.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "tokens_used",
+                self.tokens_used.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1436,14 +1617,29 @@ impl MessagesUpdate {
                 "conversation_id",
                 self.conversation_id.as_ref().map(|v| v as pg::Param<'_>),
             ),
-            ("sender_id", self.sender_id.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "sender_id",
+                self.sender_id.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("role", self.role.as_ref().map(|v| v as pg::Param<'_>)),
             ("content", self.content.as_ref().map(|v| v as pg::Param<'_>)),
-            ("metadata", self.metadata.as_ref().map(|v| v as pg::Param<'_>)),
-            ("tokens_used", self.tokens_used.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "metadata",
+                self.metadata.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "tokens_used",
+                self.tokens_used.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1557,13 +1753,28 @@ impl NewProfiles {
             ("id", Some(&self.id)),
             ("email", self.email.as_ref().map(|v| v as pg::Param<'_>)),
             ("username", Some(&self.username)),
-            ("full_name", self.full_name.as_ref().map(|v| v as pg::Param<'_>)),
-            ("avatar_url", self.avatar_url.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "full_name",
+                self.full_name.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "avatar_url",
+                self.avatar_url.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("role", self.role.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("updated_at", self.updated_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "updated_at",
+                self.updated_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1610,14 +1821,32 @@ impl ProfilesUpdate {
     pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {
         let values: [(&'static str, Option<pg::Param<'_>>); 7] = [
             ("email", self.email.as_ref().map(|v| v as pg::Param<'_>)),
-            ("username", self.username.as_ref().map(|v| v as pg::Param<'_>)),
-            ("full_name", self.full_name.as_ref().map(|v| v as pg::Param<'_>)),
-            ("avatar_url", self.avatar_url.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "username",
+                self.username.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "full_name",
+                self.full_name.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "avatar_url",
+                self.avatar_url.as_ref().map(|v| v as pg::Param<'_>),
+            ),
             ("role", self.role.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("updated_at", self.updated_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "updated_at",
+                self.updated_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1705,13 +1934,24 @@ impl NewUserSettings {
             ("user_id", Some(&self.user_id)),
             (
                 "notification_preferences",
-                self.notification_preferences.as_ref().map(|v| v as pg::Param<'_>),
+                self.notification_preferences
+                    .as_ref()
+                    .map(|v| v as pg::Param<'_>),
             ),
             ("theme", self.theme.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("updated_at", self.updated_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "updated_at",
+                self.updated_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1738,13 +1978,24 @@ impl UserSettingsUpdate {
         let values: [(&'static str, Option<pg::Param<'_>>); 4] = [
             (
                 "notification_preferences",
-                self.notification_preferences.as_ref().map(|v| v as pg::Param<'_>),
+                self.notification_preferences
+                    .as_ref()
+                    .map(|v| v as pg::Param<'_>),
             ),
             ("theme", self.theme.as_ref().map(|v| v as pg::Param<'_>)),
-            ("created_at", self.created_at.as_ref().map(|v| v as pg::Param<'_>)),
-            ("updated_at", self.updated_at.as_ref().map(|v| v as pg::Param<'_>)),
+            (
+                "created_at",
+                self.created_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
+            (
+                "updated_at",
+                self.updated_at.as_ref().map(|v| v as pg::Param<'_>),
+            ),
         ];
-        values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
+        values
+            .into_iter()
+            .filter_map(|(c, v)| v.map(|v| (c, v)))
+            .collect()
     }
 }
 
@@ -1762,9 +2013,7 @@ pub mod pg {
 
     /// Deserializes a present field, even `null`, as `Some`: with `#[serde(default)]`, a
     /// missing field is `None` (leave the column alone) and `null` is `Some(None)` (set NULL).
-    pub fn double_option<'de, D, T>(
-        deserializer: D,
-    ) -> Result<Option<Option<T>>, D::Error>
+    pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
     where
         D: serde::Deserializer<'de>,
         T: serde::Deserialize<'de>,
@@ -1798,7 +2047,9 @@ pub mod pg {
 
     fn read_i64(raw: &mut &[u8]) -> Result<i64, BoxError> {
         let b = take(raw, 8)?;
-        Ok(i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+        Ok(i64::from_be_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
     }
 
     fn done(raw: &[u8]) -> Result<(), BoxError> {
@@ -1818,16 +2069,7 @@ pub mod pg {
     /// `numeric`, as its exact decimal text (`"-12.50"`, `"NaN"`, `"Infinity"`), with the
     /// scale PostgreSQL reports. Writing accepts an optional sign, digits and a decimal
     /// point (no exponent), `NaN` and `Infinity`.
-    #[derive(
-        Debug,
-        Clone,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        serde::Serialize,
-        serde::Deserialize
-    )]
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
     #[serde(transparent)]
     pub struct Numeric(pub String);
 
@@ -1862,7 +2104,11 @@ pub mod pg {
                 _ => return Err("invalid numeric sign".into()),
             };
             let group = |i: i32| -> i16 {
-                usize::try_from(i).ok().and_then(|i| digits.get(i)).copied().unwrap_or(0)
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| digits.get(i))
+                    .copied()
+                    .unwrap_or(0)
             };
             let mut text = String::new();
             if negative {
@@ -1898,8 +2144,8 @@ pub mod pg {
     impl ToSql for Numeric {
         fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
             let (sign, weight, dscale, digits) = numeric_parts(&self.0)?;
-            let ndigits = i16::try_from(digits.len())
-                .map_err(|_| "numeric value has too many digits")?;
+            let ndigits =
+                i16::try_from(digits.len()).map_err(|_| "numeric value has too many digits")?;
             out.extend_from_slice(&ndigits.to_be_bytes());
             out.extend_from_slice(&weight.to_be_bytes());
             out.extend_from_slice(&sign.to_be_bytes());
@@ -1934,7 +2180,10 @@ pub mod pg {
         };
         let (int, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
         if (int.is_empty() && fraction.is_empty())
-            || !int.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
+            || !int
+                .bytes()
+                .chain(fraction.bytes())
+                .all(|b| b.is_ascii_digit())
         {
             return Err(format!("`{text}` is not a decimal number").into());
         }
@@ -1959,24 +2208,21 @@ pub mod pg {
             digits.pop();
         }
         let int_groups = (lead + int.len()) / 4;
-        let weight = i64::try_from(int_groups).unwrap_or(i64::MAX) - 1
-            - i64::try_from(first).unwrap_or(0);
+        let weight =
+            i64::try_from(int_groups).unwrap_or(i64::MAX) - 1 - i64::try_from(first).unwrap_or(0);
         let weight = i16::try_from(weight).map_err(|_| "numeric value out of range")?;
-        Ok((if negative { NUMERIC_NEG } else { NUMERIC_POS }, weight, dscale, digits))
+        Ok((
+            if negative { NUMERIC_NEG } else { NUMERIC_POS },
+            weight,
+            dscale,
+            digits,
+        ))
     }
 
     /// `interval`, as PostgreSQL keeps it: months, days and microseconds apart, since a
     /// month has no fixed number of days nor a day a fixed number of hours.
     #[derive(
-        Debug,
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        serde::Serialize,
-        serde::Deserialize
+        Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
     )]
     pub struct Interval {
         pub months: i32,
@@ -2019,47 +2265,20 @@ pub mod pg {
     }
 
     /// `tsvector`: its lexemes in PostgreSQL's order.
-    #[derive(
-        Debug,
-        Clone,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        serde::Serialize,
-        serde::Deserialize
-    )]
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
     pub struct TsVector {
         pub lexemes: Vec<TsLexeme>,
     }
 
     /// A `tsvector` lexeme and its positions (in increasing order when written).
-    #[derive(
-        Debug,
-        Clone,
-        PartialEq,
-        Eq,
-        Hash,
-        Default,
-        serde::Serialize,
-        serde::Deserialize
-    )]
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
     pub struct TsLexeme {
         pub word: String,
         pub positions: Vec<TsPosition>,
     }
 
     /// A lexeme position (1 to 16383) and its weight (`'A'`, `'B'`, `'C'` or `'D'`).
-    #[derive(
-        Debug,
-        Clone,
-        Copy,
-        PartialEq,
-        Eq,
-        Hash,
-        serde::Serialize,
-        serde::Deserialize
-    )]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
     pub struct TsPosition {
         pub position: u16,
         pub weight: char,
@@ -2087,11 +2306,10 @@ pub mod pg {
                         1 => 'C',
                         _ => 'D',
                     };
-                    positions
-                        .push(TsPosition {
-                            position: p & 0x3FFF,
-                            weight,
-                        });
+                    positions.push(TsPosition {
+                        position: p & 0x3FFF,
+                        weight,
+                    });
                 }
                 lexemes.push(TsLexeme { word, positions });
             }
@@ -2106,14 +2324,12 @@ pub mod pg {
 
     impl ToSql for TsVector {
         fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-            let count = i32::try_from(self.lexemes.len())
-                .map_err(|_| "too many tsvector lexemes")?;
+            let count =
+                i32::try_from(self.lexemes.len()).map_err(|_| "too many tsvector lexemes")?;
             out.extend_from_slice(&count.to_be_bytes());
             for lexeme in &self.lexemes {
                 if lexeme.word.is_empty() || lexeme.word.contains('\0') {
-                    return Err(
-                        "a tsvector lexeme must be non-empty text without NUL".into(),
-                    );
+                    return Err("a tsvector lexeme must be non-empty text without NUL".into());
                 }
                 out.extend_from_slice(lexeme.word.as_bytes());
                 out.extend_from_slice(&[0]);
@@ -2127,9 +2343,7 @@ pub mod pg {
                         'C' => 1,
                         'D' => 0,
                         _ => {
-                            return Err(
-                                "a tsvector weight is 'A', 'B', 'C' or 'D'".into(),
-                            );
+                            return Err("a tsvector weight is 'A', 'B', 'C' or 'D'".into());
                         }
                     };
                     if p.position == 0 || p.position > 0x3FFF {

@@ -42,6 +42,8 @@ drop function "public"."handle_new_user"();
 
 drop function "private"."set_updated_at"();
 
+drop function "private"."owner_ids_with_role"("public"."app_role");
+
 drop function "private"."has_role"("public"."app_role");
 
 drop function "private"."conversation_members_conversation_ids_editor"();

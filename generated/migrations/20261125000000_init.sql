@@ -241,6 +241,24 @@ revoke all on function "private"."has_role"("public"."app_role") from public, "a
 
 grant execute on function "private"."has_role"("public"."app_role") to "authenticated", "service_role";
 
+-- The current user's id, plus every user's id when the current user has the given role: lets
+-- "owner or admin" policies use one indexable `owner = any (...)` condition instead of an OR.
+create function "private"."owner_ids_with_role"("role" "public"."app_role")
+returns setof uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select (select auth.uid())
+  union all
+  select u."id" from "auth"."users" u where (select "private"."has_role"($1))
+$$;
+
+revoke all on function "private"."owner_ids_with_role"("public"."app_role") from public, "anon", "authenticated", "service_role";
+
+grant execute on function "private"."owner_ids_with_role"("public"."app_role") to "authenticated", "service_role";
+
 -- Keeps `updated_at` current on every update (shared by all tables with `timestamps: true`).
 create function "private"."set_updated_at"()
 returns trigger
@@ -434,7 +452,7 @@ grant select, insert, update, delete on table "public"."api_usage" to "service_r
 
 -- users read their own usage; admins read all usage
 create policy "api_usage_select_authenticated" on "public"."api_usage" as permissive for select to "authenticated"
-  using (("user_id" = (select auth.uid())) or ((select "private"."has_role"('admin'))));
+  using ("user_id" = any (array(select "private"."owner_ids_with_role"('admin'))));
 
 alter table "public"."conversations" enable row level security;
 
@@ -448,7 +466,7 @@ grant select, insert, update, delete on table "public"."conversations" to "servi
 
 -- owners have full access; members read; admins read
 create policy "conversations_select_authenticated" on "public"."conversations" as permissive for select to "authenticated"
-  using (("user_id" = (select auth.uid())) or ("id" = any (array(select "private"."conversation_members_conversation_ids"()))) or ((select "private"."has_role"('admin'))));
+  using (("user_id" = any (array(select "private"."owner_ids_with_role"('admin')))) or ("id" = any (array(select "private"."conversation_members_conversation_ids"()))));
 
 -- owners have full access
 create policy "conversations_insert_authenticated" on "public"."conversations" as permissive for insert to "authenticated"
@@ -502,7 +520,7 @@ grant select, insert, update, delete on table "public"."documents" to "service_r
 
 -- owners have full access; members of a linked conversation read; admins read
 create policy "documents_select_authenticated" on "public"."documents" as permissive for select to "authenticated"
-  using (("user_id" = (select auth.uid())) or (id IN (SELECT private.shared_document_ids())) or ((select "private"."has_role"('admin'))));
+  using (("user_id" = any (array(select "private"."owner_ids_with_role"('admin')))) or (id = ANY(array(SELECT private.shared_document_ids()))));
 
 -- owners have full access
 create policy "documents_insert_authenticated" on "public"."documents" as permissive for insert to "authenticated"
@@ -592,7 +610,7 @@ grant select, insert, update, delete on table "public"."profiles" to "service_ro
 
 -- users read their own profile; admins read all profiles
 create policy "profiles_select_authenticated" on "public"."profiles" as permissive for select to "authenticated"
-  using (("id" = (select auth.uid())) or ((select "private"."has_role"('admin'))));
+  using ("id" = any (array(select "private"."owner_ids_with_role"('admin'))));
 
 -- users edit their own profile
 create policy "profiles_update_authenticated" on "public"."profiles" as permissive for update to "authenticated"

@@ -6,6 +6,7 @@ mod diff_cmd;
 mod fsio;
 mod lint_cmd;
 mod migrate_cmd;
+mod rust_input;
 mod test_cmd;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -49,6 +50,8 @@ enum Command {
     Generate {
         #[command(flatten)]
         input: Input,
+        #[command(flatten)]
+        rust: rust_input::RustArgs,
         /// Output directory.
         #[arg(long, default_value = "generated")]
         out: PathBuf,
@@ -70,6 +73,8 @@ enum Command {
     Validate {
         #[command(flatten)]
         input: Input,
+        #[command(flatten)]
+        rust: rust_input::RustArgs,
     },
     /// Check the schema (or, with --database-url, a live database) for security, performance and
     /// migration-safety problems: RLS off, always-true or per-row policies, missing indexes...
@@ -142,8 +147,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Migrate(args) => migrate_cmd::run(args),
         Command::Diff(args) => diff_cmd::run(args),
-        Command::Validate { input } => {
-            let (_, c) = compile(&input)?;
+        Command::Validate { input, rust } => {
+            let (_, c) = rust_input::compile(&input, &rust)?;
             Ok(if c.has_errors() {
                 ExitCode::from(1)
             } else {
@@ -152,13 +157,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Generate {
             input,
+            rust,
             out,
             check,
             version,
             name,
             reset,
         } => {
-            let (sources, c) = compile(&input)?;
+            let (sources, c) = rust_input::compile(&input, &rust)?;
             let Some(ir) = c.ir else {
                 return Ok(ExitCode::from(1));
             };

@@ -1124,7 +1124,9 @@ impl Differ<'_> {
         let hs_old = self.old.helpers_schema.clone();
         let sig = |hs: &str, h: &Helper| {
             let args = match h {
-                Helper::HasRole { arg_type, .. } => types::sql(arg_type, None),
+                Helper::HasRole { arg_type, .. } | Helper::OwnerIdsWithRole { arg_type, .. } => {
+                    types::sql(arg_type, None)
+                }
                 _ => String::new(),
             };
             format!("{}({args})", qualified(hs, h.name()))
@@ -1500,7 +1502,7 @@ fn recreate_enum(
     let helpers: Vec<&Helper> = schema
         .helpers
         .iter()
-        .filter(|h| matches!(h, Helper::HasRole { arg_type, .. } if uses_enum(arg_type, name)) || matches!(h, Helper::MemberKeys { role_filter: Some((_, _, t)), .. } if uses_enum(t, name)))
+        .filter(|h| h.arg_type().is_some_and(|t| uses_enum(t, name)) || matches!(h, Helper::MemberKeys { role_filter: Some((_, _, t)), .. } if uses_enum(t, name)))
         .collect();
     let mut policy_tables: BTreeMap<String, &Table> = BTreeMap::new();
     for t in schema.tables.iter().filter(|_| with_policies) {
@@ -1525,7 +1527,9 @@ fn recreate_enum(
     }
     for h in &helpers {
         let args = match h {
-            Helper::HasRole { arg_type, .. } => types::sql(arg_type, None),
+            Helper::HasRole { arg_type, .. } | Helper::OwnerIdsWithRole { arg_type, .. } => {
+                types::sql(arg_type, None)
+            }
             _ => String::new(),
         };
         s.push(format!(

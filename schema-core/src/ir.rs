@@ -135,6 +135,38 @@ impl Table {
     pub fn column(&self, name: &str) -> Option<&Column> {
         self.columns.iter().find(|c| c.name == name)
     }
+
+    /// True if `column` is NOT NULL and a single-column foreign key to `auth.users`: then
+    /// "every user" is exactly "every row", which lets an owner-or-role rule be folded.
+    pub fn is_required_user_reference(&self, column: &str) -> bool {
+        self.column(column).is_some_and(|c| !c.nullable)
+            && self.foreign_keys.iter().any(|f| {
+                f.columns == [column.to_string()]
+                    && f.target.schema == "auth"
+                    && f.target.name == "users"
+            })
+    }
+
+    /// The (owner column, role) pairs this table's rules for `command` and `role` can fold: one
+    /// rule is exactly `owner: col` (a required user reference), another exactly `role: r`.
+    pub fn foldable_owner_role(&self, command: Command, role: DbRole) -> Option<(String, String)> {
+        let rules: Vec<&Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.command == command && r.role == role)
+            .collect();
+        let owner = rules.iter().find_map(|r| match r.conditions.as_slice() {
+            [Condition::Owner { column }] if self.is_required_user_reference(column) => {
+                Some(column.clone())
+            }
+            _ => None,
+        })?;
+        let app_role = rules.iter().find_map(|r| match r.conditions.as_slice() {
+            [Condition::HasRole { role }] => Some(role.clone()),
+            _ => None,
+        })?;
+        Some((owner, app_role))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -381,6 +413,10 @@ pub enum Helper {
     },
     /// The shared trigger function that maintains `updated_at`.
     SetUpdatedAt { name: String },
+    /// `helpers.owner_ids_with_role(role) returns setof uuid`: the current user, plus every user
+    /// when the current user has `role`. Lets "owner or admin" be one indexable condition
+    /// (`owner = any (array(select ...))`) instead of an OR that stops index use.
+    OwnerIdsWithRole { name: String, arg_type: SqlType },
 }
 
 impl Helper {
@@ -388,7 +424,18 @@ impl Helper {
         match self {
             Helper::HasRole { name, .. }
             | Helper::MemberKeys { name, .. }
-            | Helper::SetUpdatedAt { name } => name,
+            | Helper::SetUpdatedAt { name }
+            | Helper::OwnerIdsWithRole { name, .. } => name,
+        }
+    }
+
+    /// The argument type, for helpers that take one (the app role).
+    pub fn arg_type(&self) -> Option<&SqlType> {
+        match self {
+            Helper::HasRole { arg_type, .. } | Helper::OwnerIdsWithRole { arg_type, .. } => {
+                Some(arg_type)
+            }
+            _ => None,
         }
     }
 }

@@ -582,11 +582,13 @@ struct Context<'a> {
     /// Declared functions by (schema, name).
     functions: HashMap<(&'a str, &'a str), &'a ir::Function>,
     helpers: HashMap<&'a str, &'a Helper>,
+    /// Declared functions that read user_metadata, themselves or through functions they call.
+    metadata_readers: HashSet<(&'a str, &'a str)>,
 }
 
 impl<'a> Context<'a> {
     fn new(schema: &'a Schema) -> Self {
-        Context {
+        let mut cx = Context {
             schema,
             keys: schema
                 .tables
@@ -599,7 +601,15 @@ impl<'a> Context<'a> {
                 .map(|f| ((f.schema.as_str(), f.name.as_str()), f))
                 .collect(),
             helpers: schema.helpers.iter().map(|h| (h.name(), h)).collect(),
-        }
+            metadata_readers: HashSet::new(),
+        };
+        cx.metadata_readers = schema
+            .functions
+            .iter()
+            .filter(|f| cx.function_reads_user_metadata(f))
+            .map(|f| (f.schema.as_str(), f.name.as_str()))
+            .collect();
+        cx
     }
 
     fn covered(&self, table: &str, columns: &[&str]) -> bool {
@@ -788,7 +798,11 @@ impl<'a> Context<'a> {
                                 let Some(func) = self.function(s.as_deref(), n) else {
                                     continue;
                                 };
-                                if !user_metadata && self.function_reads_user_metadata(func) {
+                                if !user_metadata
+                                    && self
+                                        .metadata_readers
+                                        .contains(&(func.schema.as_str(), func.name.as_str()))
+                                {
                                     user_metadata = true;
                                     via = Some(format!("{}.{}", func.schema, func.name));
                                 }
@@ -1173,10 +1187,17 @@ fn migration(old: &Schema, new: &Schema, out: &mut Vec<Finding>) {
                             Code::LintNotNullExisting,
                             Severity::Warning,
                             Anchor::Column(n.name.clone(), c.name.clone()),
-                            format!(
-                                "`{path}` becomes NOT NULL: PostgreSQL scans all of `{}` under an ACCESS EXCLUSIVE lock, and the migration fails if any row is null",
-                                n.name
-                            ),
+                            match &c.default {
+                                // The migration fills null rows with the default first.
+                                Some(d) => format!(
+                                    "`{path}` becomes NOT NULL: the migration sets every null `{}` to `{d}` and then scans all of `{}`, under an ACCESS EXCLUSIVE lock",
+                                    c.name, n.name
+                                ),
+                                None => format!(
+                                    "`{path}` becomes NOT NULL: PostgreSQL scans all of `{}` under an ACCESS EXCLUSIVE lock, and the migration fails if any row is null",
+                                    n.name
+                                ),
+                            },
                             format!(
                                 "backfill first (`update ... set {} = ... where {} is null`), then add `check ({} is not null) not valid`, validate it, and only then set NOT NULL",
                                 c.name, c.name, c.name
@@ -1608,6 +1629,44 @@ mod tests {
             vec!["auth.uid()"]
         );
         assert!(per_row_calls_in_text("(owner_id = ( SELECT auth.uid() AS uid))").is_empty());
+    }
+
+    fn compiled(yaml: &str) -> Schema {
+        let mut sources = Sources::new();
+        sources.add("t.yaml", yaml);
+        let c = crate::compile(&sources);
+        c.ir.unwrap_or_else(|| panic!("{:#?}", c.diagnostics))
+    }
+
+    const NOTES: &str = "tables:\n  notes:\n    columns:\n      id: { type: uuid, primary_key: true, default: gen_random_uuid() }\n      body: text?\n      created_at: { type: timestamptz, default: now() }\n    indexes:\n      - { columns: [created_at] }\n    policies:\n      - { for: select, authenticated: true }\n";
+
+    #[test]
+    fn migration_findings_follow_renames_and_defaults() {
+        let old = compiled(NOTES);
+        // A renamed table keeps its indexes: nothing is rebuilt.
+        let renamed = compiled(&NOTES.replace("  notes:\n", "  memos:\n    renamed_from: notes\n"));
+        assert!(
+            lint(&renamed, Some(&old)).is_empty(),
+            "{:#?}",
+            lint(&renamed, Some(&old))
+        );
+        // So does a renamed column.
+        let col = compiled(&NOTES.replace("      created_at: { type: timestamptz, default: now() }", "      written_at: { type: timestamptz, default: now(), renamed_from: created_at }").replace("[created_at]", "[written_at]"));
+        assert!(
+            lint(&col, Some(&old)).is_empty(),
+            "{:#?}",
+            lint(&col, Some(&old))
+        );
+        // NOT NULL with a default: the migration backfills, then scans.
+        let nn = compiled(&NOTES.replace("body: text?", "body: { type: text, default: \"''\" }"));
+        let f = lint(&nn, Some(&old));
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].code, Code::LintNotNullExisting);
+        assert!(
+            f[0].message.contains("sets every null `body`"),
+            "{}",
+            f[0].message
+        );
     }
 
     #[test]

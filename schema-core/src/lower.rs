@@ -436,6 +436,26 @@ impl Lower<'_> {
             self.check_role_source_locked(rs, &tables, f.roles.as_ref());
         }
         self.check_relation_names(&tables);
+        // "owner or admin" rules become one indexable condition through a helper.
+        if let Some(ir::RoleSource::Column { .. }) = &role_source {
+            let foldable = tables.iter().any(|(_, t)| {
+                Command::ALL
+                    .iter()
+                    .any(|c| t.foldable_owner_role(*c, DbRole::Authenticated).is_some())
+            });
+            if let (true, Some(ir::Helper::HasRole { arg_type, .. })) =
+                (foldable, self.helpers.get("has_role"))
+            {
+                let arg_type = arg_type.clone();
+                self.helpers.insert(
+                    "owner_ids_with_role".into(),
+                    ir::Helper::OwnerIdsWithRole {
+                        name: "owner_ids_with_role".into(),
+                        arg_type,
+                    },
+                );
+            }
+        }
         let tables = self.toposort(tables);
         let functions = f
             .functions

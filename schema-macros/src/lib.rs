@@ -56,7 +56,10 @@ pub(crate) fn derive_table_inner(input: TokenStream2) -> TokenStream2 {
     let mut extra = Vec::new();
     let mut tracking = TokenStream2::new();
     let model = if diags.has_errors() {
-        check::model(&info, None)
+        match info.mode {
+            Mode::Declare => check::model_declared(&info),
+            Mode::Map => check::model(&info, None),
+        }
     } else {
         match info.mode {
             Mode::Declare => {
@@ -73,10 +76,10 @@ pub(crate) fn derive_table_inner(input: TokenStream2) -> TokenStream2 {
                     },
                     None => None,
                 };
-                let (table, found) =
+                let found =
                     check::declared(&info, context.as_ref(), &|s| spans.lookup(s).is_some());
                 found.into_iter().for_each(|d| diags.push(d));
-                check::model(&info, table.as_ref())
+                check::model_declared(&info)
             }
             Mode::Map => match schema_file::load(info.schema_file.as_ref()) {
                 Ok(s) => {

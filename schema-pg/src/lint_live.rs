@@ -244,10 +244,10 @@ pub fn lint_database(client: &mut Client, opts: &LiveOptions) -> Result<LiveRepo
     for fk in &fks {
         fks_of.entry(fk.0).or_default().push(fk);
     }
-    let mut functions_by_name: HashMap<(&str, &str), Vec<&Function>> = HashMap::new();
+    let mut functions_by_name: HashMap<String, Vec<&Function>> = HashMap::new();
     for f in &functions {
         functions_by_name
-            .entry((f.schema.as_str(), f.name.as_str()))
+            .entry(format!("{}.{}", f.schema, f.name))
             .or_default()
             .push(f);
     }
@@ -302,8 +302,8 @@ struct Catalog<'a> {
     fks: HashMap<i64, Vec<&'a ForeignKey>>,
     policies: &'a [Policy],
     functions: &'a [Function],
-    /// By (schema, name).
-    functions_by_name: HashMap<(&'a str, &'a str), Vec<&'a Function>>,
+    /// By `schema.name`.
+    functions_by_name: HashMap<String, Vec<&'a Function>>,
     extensions: &'a [String],
 }
 
@@ -329,7 +329,7 @@ impl Catalog<'_> {
         name: &str,
     ) -> impl Iterator<Item = &Function> + '_ {
         self.functions_by_name
-            .get(&(schema.unwrap_or("public"), name))
+            .get(&format!("{}.{name}", schema.unwrap_or("public")))
             .into_iter()
             .flatten()
             .copied()
@@ -456,7 +456,7 @@ impl Catalog<'_> {
             }
             // Foreign keys.
             let keys = self.keys(t);
-            for (_, name, cols, target) in self.fks.get(&t.oid).into_iter().flatten().copied() {
+            for (_, name, cols, target) in self.fks.get(&t.oid).into_iter().flatten() {
                 let names: Vec<&str> = cols
                     .iter()
                     .filter_map(|n| t.columns.get(n).map(|s| s.as_str()))

@@ -19,7 +19,11 @@ use uuid::Uuid;
 pub struct ApiKey {
     #[schemac(primary_key, default = "gen_random_uuid()")]
     pub id: Uuid,
-    #[schemac(default = "auth.uid()", references = "auth.users", on_delete = "cascade")]
+    #[schemac(
+        default = "auth.uid()",
+        references = "auth.users",
+        on_delete = "cascade"
+    )]
     pub user_id: Uuid,
     #[schemac(check = "char_length(name) between 1 and 100")]
     pub name: String,

@@ -20,7 +20,11 @@ use uuid::Uuid;
 pub struct Conversation {
     #[schemac(primary_key, default = "gen_random_uuid()")]
     pub id: Uuid,
-    #[schemac(default = "auth.uid()", references = "auth.users", on_delete = "cascade")]
+    #[schemac(
+        default = "auth.uid()",
+        references = "auth.users",
+        on_delete = "cascade"
+    )]
     pub user_id: Uuid,
     #[schemac(check = "char_length(title) between 1 and 200")]
     pub title: String,
@@ -82,7 +86,11 @@ pub struct Message {
     pub id: Uuid,
     #[schemac(references = "conversations", on_delete = "cascade")]
     pub conversation_id: Uuid,
-    #[schemac(default = "auth.uid()", references = "auth.users", on_delete = "set null")]
+    #[schemac(
+        default = "auth.uid()",
+        references = "auth.users",
+        on_delete = "set null"
+    )]
     pub sender_id: Option<Uuid>,
     #[schemac(default = "'user'")]
     pub role: MessageRole,

@@ -27,7 +27,11 @@ use uuid::Uuid;
 pub struct Document {
     #[schemac(primary_key, default = "gen_random_uuid()")]
     pub id: Uuid,
-    #[schemac(default = "auth.uid()", references = "auth.users", on_delete = "cascade")]
+    #[schemac(
+        default = "auth.uid()",
+        references = "auth.users",
+        on_delete = "cascade"
+    )]
     pub user_id: Uuid,
     #[schemac(check = "char_length(title) between 1 and 300")]
     pub title: String,

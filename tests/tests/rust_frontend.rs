@@ -3,6 +3,10 @@
 //! whatever order the files come in; mixing both front ends and declaring a table twice is an
 //! error with both places named; and diagnostics point at the Rust tokens at fault.
 
+#[path = "../rust_schema/mod.rs"]
+#[allow(dead_code)]
+mod rust_schema;
+
 use schema_core::emit::{self, EmitOptions};
 use schema_core::syntax::rust::compile_mixed;
 use schema_core::{Code, Compilation, SourceId, Sources};
@@ -203,7 +207,7 @@ struct Note {
     );
     assert!(text.contains("S0013"), "{text}");
     assert!(
-        text.contains("notes.rs:10:28: error: S0009"),
+        text.contains("notes.rs:10:29: error: S0009"),
         "the unknown table is at its string: {text}"
     );
 }
@@ -221,4 +225,21 @@ fn invalid_rust_is_one_diagnostic() {
     assert_eq!(c.diagnostics.len(), 1, "{text}");
     assert!(text.starts_with("bad.rs:1:"), "{text}");
     assert!(text.contains("S0031 the file is not valid Rust"), "{text}");
+}
+
+/// The Rust schema also compiles as Rust: every declaration passes the derive's own checks, and the
+/// expansions carry the statements the live example relies on.
+#[test]
+fn the_rust_schema_compiles_with_the_derives() {
+    use rust_schema::{
+        api::ApiUsage, conversations::Message, documents::DocumentChunk, enums::MessageRole,
+    };
+    assert_eq!(Message::TABLE, "messages");
+    assert_eq!(MessageRole::SQL_NAME, "message_role");
+    assert_eq!(
+        ApiUsage::INSERT_SQL,
+        "insert into \"public\".\"api_usage\" (\"user_id\", \"api_key_id\", \"model\", \"prompt_tokens\", \"completion_tokens\", \"created_at\") values ($1, $2, $3, $4, $5, $6)",
+        "identity always and generated columns are never inserted"
+    );
+    assert!(DocumentChunk::COLUMNS.contains(&"embedding"));
 }

@@ -1,14 +1,13 @@
-//! `models.rs`: typed Rust models (enums, row/insert/update structs, column names) built with `quote`
-//! and formatted with `prettyplease`; an `include!`-able file with no inner attributes.
+//! `models.rs`: typed Rust models (enums, row/insert/update structs, column names) written directly
+//! as source text, already laid out the way rustfmt would; an `include!`-able file with no inner
+//! attributes.
 
 use super::{finish, header, EmitOptions};
 use crate::ir::{Column, Enum, Identity, Schema, SqlType, Table};
 use crate::types;
-use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::quote;
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
 
-/// The comment block after the header: how names and types are chosen.
 const PREAMBLE: &str = "\
 // Typed models of the schema's enums and tables, for `include!` or copying into an application
 // (which needs the crates serde, serde_json, postgres, postgres-types with `derive`, uuid with
@@ -96,89 +95,40 @@ const KEYWORDS: &[&str] = &[
 /// Keywords that cannot be raw identifiers; a field named so gets a trailing `_`.
 const NOT_RAW: &[&str] = &["self", "Self", "super", "crate", "_"];
 
+// rustfmt's default limits (`max_width = 100`, `use_small_heuristics = "Default"`): the layout
+// below follows the rules rustfmt applies with them, so `rustfmt` leaves the file as it is.
+
+/// `max_width`.
+const MAX_WIDTH: usize = 100;
+/// `fn_call_width`: the arguments of a call, or the fields of a tuple, on one line.
+const CALL_WIDTH: usize = 60;
+/// `array_width`: the elements of an array on one line.
+const ARRAY_WIDTH: usize = 60;
+/// `chain_width`: a method chain on one line.
+const CHAIN_WIDTH: usize = 60;
+/// `attr_fn_like_width`: the arguments of an attribute on one line.
+const ATTR_WIDTH: usize = 70;
+/// `short_array_element_width_threshold`: literals at most this wide share lines in a long array.
+const SHORT_ITEM: usize = 10;
+
 /// The Rust models file for `schema`.
 pub fn models(schema: &Schema, opts: &EmitOptions) -> String {
     let names = Names::new(schema);
-    let mut items = TokenStream::new();
+    // About 7.5 kB per table in practice; growing the buffer is cheap anyway.
+    let mut out = String::with_capacity(16 * 1024 + schema.tables.len() * 8 * 1024);
+    out.push_str(&finish(header("//", opts)));
+    out.push_str(PREAMBLE);
     for (e, name) in schema.enums.iter().zip(&names.enums) {
-        items.extend(enum_items(e, name));
+        out.push('\n');
+        enum_items(&mut out, e, name);
     }
     for (t, tn) in schema.tables.iter().zip(&names.tables) {
-        items.extend(table_items(t, tn, &names));
-    }
-    items.extend(support_module());
-    let body = match syn::parse2::<syn::File>(items.clone()) {
-        Ok(file) => space_items(&prettyplease::unparse(&file)),
-        // Unreachable for the tokens built here; the unformatted tokens still fail to compile loudly.
-        Err(_) => items.to_string(),
-    };
-    let mut out = header("//", opts);
-    out.push_str(PREAMBLE);
-    out.push('\n');
-    out.push_str(&body);
-    finish(out)
-}
-
-/// Puts a blank line between items (prettyplease writes none): where a line ending in `}` or `;`
-/// is followed, at the same indentation, by the docs, attributes or first line of an item, except
-/// between two `const`, two `use` or two `type` items.
-fn space_items(code: &str) -> String {
-    let lines: Vec<&str> = code.lines().collect();
-    let indent = |l: &str| l.len() - l.trim_start().len();
-    // The kind of the latest item started at each indentation.
-    let mut kinds: BTreeMap<usize, &str> = BTreeMap::new();
-    let mut out = String::with_capacity(code.len() + code.len() / 16);
-    for (i, line) in lines.iter().enumerate() {
-        out.push_str(line);
         out.push('\n');
-        let depth = indent(line);
-        if let Some(k) = item_kind(line) {
-            kinds.insert(depth, k);
-        }
-        let this = line.trim_end();
-        if !(this.ends_with('}') || this.ends_with(';')) {
-            continue;
-        }
-        // The next item at this depth: skip its docs, attributes and anything nested deeper.
-        let mut next_kind = None;
-        for next in &lines[i + 1..] {
-            let t = next.trim_start();
-            if indent(next) > depth || (indent(next) == depth && t.starts_with(")]")) {
-                continue;
-            }
-            if indent(next) < depth {
-                break;
-            }
-            if t.starts_with("///") || t.starts_with("#[") {
-                continue;
-            }
-            next_kind = item_kind(next);
-            break;
-        }
-        let Some(next_kind) = next_kind else { continue };
-        let same_simple =
-            kinds.get(&depth) == Some(&next_kind) && ["const", "use", "type"].contains(&next_kind);
-        if !same_simple {
-            out.push('\n');
-        }
+        table_items(&mut out, t, tn, &names);
     }
+    out.push('\n');
+    out.push_str(PG_MODULE);
     out
-}
-
-/// `const`, `use`, `type`, `fn`, `struct`, `enum`, `impl`, `mod` or `macro` (an item macro call
-/// such as `to_sql_checked!();`) when `line` starts such an item.
-fn item_kind(line: &str) -> Option<&'static str> {
-    let t = line.trim_start();
-    if t.ends_with("!();") && !t.contains(' ') {
-        return Some("macro");
-    }
-    let t = t.strip_prefix("pub ").unwrap_or(t);
-    [
-        "const ", "use ", "type ", "fn ", "struct ", "enum ", "impl ", "impl<", "mod ",
-    ]
-    .into_iter()
-    .find(|k| t.starts_with(k))
-    .map(|k| k.trim_end_matches([' ', '<']))
 }
 
 /// The type names chosen for every enum and table, unique and clear of the prelude.
@@ -296,16 +246,12 @@ fn field_base(column: &str) -> String {
 }
 
 /// The identifier for a field name chosen by `field_base` (raw for keywords).
-fn field_ident(name: &str) -> Ident {
+fn field_ident(name: &str) -> String {
     if KEYWORDS.contains(&name) {
-        Ident::new_raw(name, Span::call_site())
+        format!("r#{name}")
     } else {
-        Ident::new(name, Span::call_site())
+        name.to_string()
     }
-}
-
-fn ident(name: &str) -> Ident {
-    Ident::new(name, Span::call_site())
 }
 
 /// True for names clippy's `upper_case_acronyms` rejects (all upper-case ASCII letters, 3 or more).
@@ -313,89 +259,341 @@ fn all_caps(name: &str) -> bool {
     name.len() > 2 && name.bytes().all(|b| b.is_ascii_uppercase())
 }
 
-/// A doc attribute on one line (newlines and tabs become spaces, so comment text can never open
-/// a Markdown code block or list that rustdoc or clippy would read).
-fn doc(text: &str) -> TokenStream {
-    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let line = format!(" {line}");
-    quote! { #[doc = #line] }
+/// The width of `s` in columns, as rustfmt counts it: one per character, except two for East
+/// Asian wide characters and emoji and none for combining marks (an approximation of Unicode's
+/// East Asian Width table that covers its common ranges).
+fn width(s: &str) -> usize {
+    if s.is_ascii() {
+        return s.len();
+    }
+    s.chars()
+        .map(|c| match u32::from(c) {
+            0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F => 0,
+            0x1100..=0x115F
+            | 0x2E80..=0x303E
+            | 0x3041..=0x33FF
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xA000..=0xA4CF
+            | 0xAC00..=0xD7A3
+            | 0xF900..=0xFAFF
+            | 0xFE30..=0xFE4F
+            | 0xFF00..=0xFF60
+            | 0xFFE0..=0xFFE6
+            | 0x1F300..=0x1F64F
+            | 0x1F900..=0x1F9FF
+            | 0x20000..=0x3FFFD => 2,
+            _ => 1,
+        })
+        .sum()
 }
 
-fn enum_items(e: &Enum, name: &str) -> TokenStream {
-    let ty = ident(name);
-    let sql_name = &e.name;
+/// The width of `items` written on one line, separated by `, `.
+fn list_width<S: AsRef<str>>(items: &[S]) -> usize {
+    items.iter().map(|s| width(s.as_ref())).sum::<usize>() + 2 * items.len().saturating_sub(1)
+}
+
+fn indent(out: &mut String, n: usize) {
+    const SPACES: &str = "                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
+    }
+    out.push_str(&SPACES[..n]);
+}
+
+/// `items` separated by `, `.
+fn push_list<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(item.as_ref());
+    }
+}
+
+/// A Rust string literal with the value `s`.
+fn lit(s: &str) -> String {
+    if s.bytes()
+        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
+    {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        out
+    } else {
+        // `Debug` writes a valid literal: quotes, backslashes and non-printable characters escaped.
+        format!("{s:?}")
+    }
+}
+
+/// A doc comment on one line at indentation `ind`: whitespace and control characters become
+/// single spaces, so comment text can never open a Markdown code block or list that rustdoc or
+/// clippy would read.
+fn doc(out: &mut String, ind: usize, text: &str) {
+    indent(out, ind);
+    out.push_str("///");
+    for word in text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+    {
+        out.push(' ');
+        out.push_str(word);
+    }
+    out.push('\n');
+}
+
+/// An empty doc line (a paragraph break).
+fn doc_break(out: &mut String, ind: usize) {
+    indent(out, ind);
+    out.push_str("///\n");
+}
+
+/// `#[path(args)]` at indentation `ind`: on one line, or one argument per line where rustfmt
+/// breaks it.
+fn attr(out: &mut String, ind: usize, path: &str, args: &[&str]) {
+    let args_width = list_width(args);
+    indent(out, ind);
+    out.push_str("#[");
+    out.push_str(path);
+    // Like a call: a single argument stays on the line whenever it fits.
+    if (args.len() == 1 || args_width <= ATTR_WIDTH)
+        && ind + path.len() + args_width + 5 <= MAX_WIDTH
+    {
+        out.push('(');
+        push_list(out, args);
+        out.push_str(")]\n");
+    } else {
+        out.push_str("(\n");
+        for (i, a) in args.iter().enumerate() {
+            indent(out, ind + 4);
+            out.push_str(a);
+            out.push_str(if i + 1 < args.len() { ",\n" } else { "\n" });
+        }
+        indent(out, ind);
+        out.push_str(")]\n");
+    }
+}
+
+/// `{lhs} = {value};` at indentation `ind`, `value` on the next line when it does not fit.
+fn assign(out: &mut String, ind: usize, lhs: &str, value: &str) {
+    indent(out, ind);
+    out.push_str(lhs);
+    if ind + width(lhs) + 3 + width(value) + 1 <= MAX_WIDTH {
+        out.push_str(" = ");
+    } else {
+        out.push_str(" =\n");
+        indent(out, ind + 4);
+    }
+    out.push_str(value);
+    out.push_str(";\n");
+}
+
+/// `{lhs} = {open}{items}{close};` at indentation `ind` for an array (`open` is `[` or `&[`):
+/// on one line, else on the next line, else one item per line (several per line when every item
+/// is a short literal). `items` are single-line.
+fn assign_array(
+    out: &mut String,
+    ind: usize,
+    lhs: &str,
+    open: &str,
+    items: &[&str],
+    literals: bool,
+) {
+    let items_width = list_width(items);
+    let one_line = width(open) + items_width + 1;
+    // rustfmt puts a single item on one line whenever it fits; more only up to `array_width`.
+    let horizontal = items.len() <= 1 || items_width <= ARRAY_WIDTH;
+    indent(out, ind);
+    out.push_str(lhs);
+    if horizontal && ind + width(lhs) + 3 + one_line + 1 <= MAX_WIDTH {
+        out.push_str(" = ");
+    } else if horizontal && ind + 4 + one_line + 1 <= MAX_WIDTH {
+        out.push_str(" =\n");
+        indent(out, ind + 4);
+    } else {
+        out.push_str(" = ");
+        out.push_str(open);
+        out.push('\n');
+        if literals && items.iter().all(|i| width(i) <= SHORT_ITEM) {
+            // Several per line, each line as full as fits (with its trailing comma).
+            let mut col = 0;
+            for item in items {
+                let w = width(item);
+                if col > 0 && col + 2 + w + 1 <= MAX_WIDTH {
+                    out.push(' ');
+                    col += 1;
+                } else {
+                    if col > 0 {
+                        out.push('\n');
+                    }
+                    indent(out, ind + 4);
+                    col = ind + 4;
+                }
+                out.push_str(item);
+                out.push(',');
+                col += w + 1;
+            }
+            out.push('\n');
+        } else {
+            for item in items {
+                indent(out, ind + 4);
+                out.push_str(item);
+                out.push_str(",\n");
+            }
+        }
+        indent(out, ind);
+        out.push_str("];\n");
+        return;
+    }
+    out.push_str(open);
+    push_list(out, items);
+    out.push_str("];\n");
+}
+
+/// The SQL type as documented: like the migration writes it, but enums by their bare name.
+fn type_doc(ty: &SqlType) -> String {
+    match ty {
+        SqlType::Enum(e) => e.clone(),
+        SqlType::Array(inner) => format!("{}[]", type_doc(inner)),
+        other => types::sql(other, None),
+    }
+}
+
+/// The Rust type `models.rs` gives a value of `ty` (not nullable) in `schema`; the derive macros
+/// check mapped fields against it.
+pub fn value_type(schema: &Schema, ty: &SqlType) -> proc_macro2::TokenStream {
+    // A path or generic type written by `rust_type`, so it always lexes; an empty stream otherwise.
+    rust_type(ty, &Names::new(schema))
+        .parse()
+        .unwrap_or_default()
+}
+
+/// The Rust type of a value of `ty` (not nullable).
+fn rust_type(ty: &SqlType, names: &Names) -> String {
+    let simple = match ty {
+        SqlType::Uuid => "uuid::Uuid",
+        SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => "String",
+        SqlType::SmallInt => "i16",
+        SqlType::Int => "i32",
+        SqlType::BigInt => "i64",
+        SqlType::Numeric(_) => "pg::Numeric",
+        SqlType::Real => "f32",
+        SqlType::Double => "f64",
+        SqlType::Boolean => "bool",
+        SqlType::Json | SqlType::Jsonb => "serde_json::Value",
+        SqlType::Timestamptz => "chrono::DateTime<chrono::Utc>",
+        SqlType::Timestamp => "chrono::NaiveDateTime",
+        SqlType::Date => "chrono::NaiveDate",
+        SqlType::Time => "chrono::NaiveTime",
+        SqlType::Interval => "pg::Interval",
+        SqlType::Bytea => "Vec<u8>",
+        SqlType::Inet => "std::net::IpAddr",
+        SqlType::Tsvector => "pg::TsVector",
+        SqlType::Vector(_) => "pgvector::Vector",
+        // A valid schema only names declared enums; text keeps this total for any IR.
+        SqlType::Enum(e) => return names.enum_by_sql.get(e).map_or("String", |n| n).to_string(),
+        SqlType::Array(inner) => return format!("Vec<{}>", rust_type(inner, names)),
+    };
+    simple.to_string()
+}
+
+fn enum_items(out: &mut String, e: &Enum, name: &str) {
     let mut taken: BTreeSet<String> = ["Self".to_string()].into_iter().collect();
-    let variants: Vec<Ident> = e
+    let variants: Vec<String> = e
         .values
         .iter()
-        .map(|v| ident(&unique(&mut taken, &camel(v, "Value"), "")))
+        .map(|v| unique(&mut taken, &camel(v, "Value"), ""))
         .collect();
-    let values = &e.values;
-    let mut docs = doc(&format!("The `{sql_name}` enum."));
+    let values: Vec<String> = e.values.iter().map(|v| lit(v)).collect();
+    doc(out, 0, &format!("The `{}` enum.", e.name));
     if let Some(c) = &e.comment {
-        docs.extend(quote! { #[doc = ""] });
-        docs.extend(doc(c));
+        doc_break(out, 0);
+        doc(out, 0, c);
     }
-    quote! {
-        #docs
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash,
-            serde::Serialize, serde::Deserialize,
-            postgres_types::ToSql, postgres_types::FromSql
-        )]
-        #[postgres(name = #sql_name)]
-        #[allow(clippy::enum_variant_names, clippy::upper_case_acronyms)]
-        pub enum #ty {
-            #(
-                #[postgres(name = #values)]
-                #[serde(rename = #values)]
-                #variants,
-            )*
+    out.push_str(
+        "#[derive(\n    Debug,\n    Clone,\n    Copy,\n    PartialEq,\n    Eq,\n    Hash,\n    \
+         serde::Serialize,\n    serde::Deserialize,\n    postgres_types::ToSql,\n    \
+         postgres_types::FromSql,\n)]\n",
+    );
+    attr(out, 0, "postgres", &[&format!("name = {}", lit(&e.name))]);
+    out.push_str("#[allow(clippy::enum_variant_names, clippy::upper_case_acronyms)]\n");
+    if variants.is_empty() {
+        let _ = writeln!(out, "pub enum {name} {{}}");
+    } else {
+        let _ = writeln!(out, "pub enum {name} {{");
+        for (variant, value) in variants.iter().zip(&values) {
+            attr(out, 4, "postgres", &[&format!("name = {value}")]);
+            attr(out, 4, "serde", &[&format!("rename = {value}")]);
+            let _ = writeln!(out, "    {variant},");
         }
+        out.push_str("}\n");
+    }
 
-        impl #ty {
-            /// Every value, in declaration order (the order PostgreSQL sorts them in).
-            pub const ALL: &'static [Self] = &[#(Self::#variants),*];
-
-            /// The value as stored in PostgreSQL.
-            pub fn as_str(&self) -> &'static str {
-                match *self {
-                    #(Self::#variants => #values,)*
-                }
+    let _ = writeln!(out, "\nimpl {name} {{");
+    out.push_str(
+        "    /// Every value, in declaration order (the order PostgreSQL sorts them in).\n",
+    );
+    let all: Vec<String> = variants.iter().map(|v| format!("Self::{v}")).collect();
+    let all: Vec<&str> = all.iter().map(String::as_str).collect();
+    assign_array(out, 4, "pub const ALL: &'static [Self]", "&[", &all, false);
+    out.push_str(
+        "\n    /// The value as stored in PostgreSQL.\n    pub fn as_str(&self) -> &'static str {\n",
+    );
+    if variants.is_empty() {
+        out.push_str("        match *self {}\n");
+    } else {
+        out.push_str("        match *self {\n");
+        for (variant, value) in variants.iter().zip(&values) {
+            if 12 + 6 + width(variant) + 4 + width(value) + 1 <= MAX_WIDTH {
+                let _ = writeln!(out, "            Self::{variant} => {value},");
+            } else {
+                // rustfmt moves a body that does not fit after `=>` into a block.
+                let _ = writeln!(
+                    out,
+                    "            Self::{variant} => {{\n                {value}\n            }}"
+                );
             }
         }
-
-        impl std::fmt::Display for #ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
+        out.push_str("        }\n");
     }
+    out.push_str("    }\n}\n");
+    let _ = writeln!(
+        out,
+        "\nimpl std::fmt::Display for {name} {{\n    \
+         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        \
+         f.write_str(self.as_str())\n    }}\n}}"
+    );
 }
 
 /// A column as the structs see it.
 struct Field<'a> {
     column: &'a Column,
-    ident: Ident,
+    /// The identifier (`r#type` for a keyword).
+    ident: String,
     /// The identifier as written without `r#`, for the serde rename and lints.
     plain: String,
-    konst: Ident,
-    ty: TokenStream,
+    konst: String,
+    /// The column name as a string literal.
+    name: String,
+    /// The type of a value (not nullable).
+    base: String,
+    /// The field type: `base`, or `Option<base>` when the column is nullable.
+    ty: String,
 }
 
 impl Field<'_> {
     /// `#[serde(rename = "...")]` when the field name is not the column name.
-    fn rename(&self) -> TokenStream {
-        if self.plain == self.column.name {
-            TokenStream::new()
-        } else {
-            let col = &self.column.name;
-            quote! { #[serde(rename = #col)] }
+    fn rename(&self, out: &mut String) {
+        if self.plain != self.column.name {
+            attr(out, 4, "serde", &[&format!("rename = {}", self.name)]);
         }
     }
 
     /// The doc line: SQL type, nullability, default, identity or generation, comment.
-    fn doc(&self, primary_key: bool) -> TokenStream {
+    fn doc(&self, out: &mut String, primary_key: bool) {
         let c = self.column;
         let mut text = format!("`{}` `{}`", c.name, type_doc(&c.ty));
         if primary_key {
@@ -405,7 +603,7 @@ impl Field<'_> {
             text.push_str(", nullable");
         }
         if let Some(d) = &c.default {
-            text.push_str(&format!(", default `{d}`"));
+            let _ = write!(text, ", default `{d}`");
         }
         match c.identity {
             Some(Identity::Always) => text.push_str(", identity always"),
@@ -413,23 +611,24 @@ impl Field<'_> {
             None => {}
         }
         if let Some(g) = &c.generated {
-            text.push_str(&format!(", generated as `{g}`"));
+            let _ = write!(text, ", generated as `{g}`");
         }
         if let Some(comment) = &c.comment {
             text.push_str(": ");
             text.push_str(comment);
         }
         text.push('.');
-        doc(&text)
+        doc(out, 4, &text);
     }
-}
 
-/// The SQL type as documented: like the migration writes it, but enums by their bare name.
-fn type_doc(ty: &SqlType) -> String {
-    match ty {
-        SqlType::Enum(e) => e.clone(),
-        SqlType::Array(inner) => format!("{}[]", type_doc(inner)),
-        other => types::sql(other, None),
+    /// The value of `values()` for this field: `Some(&self.f)`, or `self.f` as an optional
+    /// parameter.
+    fn param(&self, required: bool) -> Param<'_> {
+        if required {
+            Param::Required(&self.ident)
+        } else {
+            Param::Optional(&self.ident)
+        }
     }
 }
 
@@ -464,123 +663,290 @@ fn fields<'a>(t: &'a Table, names: &Names) -> Vec<Field<'a>> {
         .iter()
         .zip(plains)
         .map(|(c, plain)| {
-            let konst = ident(&unique(
+            let konst = unique(
                 &mut konsts,
                 &format!("COL_{}", plain.to_ascii_uppercase()),
                 "_",
-            ));
+            );
             let base = rust_type(&c.ty, names);
             let ty = if c.nullable {
-                quote! { Option<#base> }
+                format!("Option<{base}>")
             } else {
-                base
+                base.clone()
             };
             Field {
                 column: c,
                 ident: field_ident(&plain),
                 plain,
                 konst,
+                name: lit(&c.name),
+                base,
                 ty,
             }
         })
         .collect()
 }
 
-/// The Rust type `models.rs` gives a value of `ty` (not nullable) in `schema`; the derive macros
-/// check mapped fields against it.
-pub fn value_type(schema: &Schema, ty: &SqlType) -> TokenStream {
-    rust_type(ty, &Names::new(schema))
-}
-
-/// The Rust type of a value of `ty` (not nullable).
-fn rust_type(ty: &SqlType, names: &Names) -> TokenStream {
-    match ty {
-        SqlType::Uuid => quote! { uuid::Uuid },
-        SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => quote! { String },
-        SqlType::SmallInt => quote! { i16 },
-        SqlType::Int => quote! { i32 },
-        SqlType::BigInt => quote! { i64 },
-        SqlType::Numeric(_) => quote! { pg::Numeric },
-        SqlType::Real => quote! { f32 },
-        SqlType::Double => quote! { f64 },
-        SqlType::Boolean => quote! { bool },
-        SqlType::Json | SqlType::Jsonb => quote! { serde_json::Value },
-        SqlType::Timestamptz => quote! { chrono::DateTime<chrono::Utc> },
-        SqlType::Timestamp => quote! { chrono::NaiveDateTime },
-        SqlType::Date => quote! { chrono::NaiveDate },
-        SqlType::Time => quote! { chrono::NaiveTime },
-        SqlType::Interval => quote! { pg::Interval },
-        SqlType::Bytea => quote! { Vec<u8> },
-        SqlType::Inet => quote! { std::net::IpAddr },
-        SqlType::Tsvector => quote! { pg::TsVector },
-        SqlType::Vector(_) => quote! { pgvector::Vector },
-        // A valid schema only names declared enums; text keeps this total for any IR.
-        SqlType::Enum(e) => match names.enum_by_sql.get(e) {
-            Some(n) => {
-                let n = ident(n);
-                quote! { #n }
-            }
-            None => quote! { String },
-        },
-        SqlType::Array(inner) => {
-            let inner = rust_type(inner, names);
-            quote! { Vec<#inner> }
-        }
-    }
-}
-
 /// `#[allow(...)]` for lints a struct's generated names may trip.
-fn struct_allows(name: &str, fields: &[&Field]) -> TokenStream {
+fn struct_allows(out: &mut String, name: &str, fields: &[&Field]) {
     let mut lints = Vec::new();
     if fields
         .iter()
         .any(|f| f.plain.trim_matches('_').contains("__"))
     {
-        lints.push(quote! { non_snake_case });
+        lints.push("non_snake_case");
     }
     if all_caps(name) {
-        lints.push(quote! { clippy::upper_case_acronyms });
+        lints.push("clippy::upper_case_acronyms");
     }
-    if lints.is_empty() {
-        TokenStream::new()
-    } else {
-        quote! { #[allow(#(#lints),*)] }
+    if !lints.is_empty() {
+        attr(out, 0, "allow", &lints);
     }
 }
 
-fn table_items(t: &Table, tn: &TableNames, names: &Names) -> TokenStream {
+/// `pub {name}: {ty},` in a struct; the type goes on the next line when the line is too long.
+fn field(out: &mut String, name: &str, ty: &str) {
+    let sep = if 4 + 4 + width(name) + 2 + width(ty) + 1 <= MAX_WIDTH {
+        " "
+    } else {
+        "\n        "
+    };
+    let _ = writeln!(out, "    pub {name}:{sep}{ty},");
+}
+
+/// `pub struct {name} {` (or `{}` when there are no fields) after its docs and derives.
+fn struct_open(out: &mut String, name: &str, empty: bool) {
+    let _ = writeln!(out, "pub struct {name} {}", if empty { "{}" } else { "{" });
+}
+
+/// The closing line of a struct opened by `struct_open`.
+fn struct_close(out: &mut String, empty: bool) {
+    if !empty {
+        out.push_str("}\n");
+    }
+}
+
+/// `impl {trait_path} for {ty} {`: rustfmt moves `for ...` to its own line when it does not fit.
+fn impl_for(out: &mut String, trait_path: &str, ty: &str) {
+    if 5 + width(trait_path) + 5 + width(ty) + 2 <= MAX_WIDTH {
+        let _ = writeln!(out, "impl {trait_path} for {ty} {{");
+    } else {
+        let _ = writeln!(out, "impl {trait_path}\n    for {ty}\n{{");
+    }
+}
+
+/// The value of one column in `values()`.
+enum Param<'a> {
+    /// `Some(&self.f)`: a required value.
+    Required(&'a str),
+    /// `self.f.as_ref().map(|v| v as pg::Param<'_>)`: set when `Some`.
+    Optional(&'a str),
+}
+
+const AS_PARAM: &str = ".map(|v| v as pg::Param<'_>)";
+
+impl Param<'_> {
+    /// The expression on one line, if rustfmt would keep it on one.
+    fn one_line(&self) -> Option<String> {
+        match *self {
+            Param::Required(f) => Some(format!("Some(&self.{f})")),
+            Param::Optional(f) => {
+                let s = format!("self.{f}.as_ref(){AS_PARAM}");
+                (width(&s) <= CHAIN_WIDTH).then_some(s)
+            }
+        }
+    }
+
+    /// The expression at indentation `ind`, its first line not indented, ending with a newline
+    /// after `suffix`.
+    fn write(&self, out: &mut String, ind: usize, suffix: &str) {
+        match (self.one_line(), self) {
+            (Some(s), _) => out.push_str(&s),
+            // Too long for `chain_width`: one method per line.
+            (None, Param::Optional(f) | Param::Required(f)) => {
+                out.push_str("self.");
+                out.push_str(f);
+                out.push('\n');
+                indent(out, ind + 4);
+                out.push_str(".as_ref()\n");
+                indent(out, ind + 4);
+                out.push_str(AS_PARAM);
+            }
+        }
+        out.push_str(suffix);
+        out.push('\n');
+    }
+}
+
+/// The body of a `values()` method: the `values` array of (column, optional parameter) and the
+/// filter that keeps the parameters set.
+fn values_fn(out: &mut String, doc_line: &str, items: &[(&str, Param)]) {
+    out.push_str(doc_line);
+    out.push_str("    pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {\n");
+    let lhs = format!(
+        "let values: [(&'static str, Option<pg::Param<'_>>); {}]",
+        items.len()
+    );
+    // Each tuple on one line when rustfmt keeps it so (`fn_call_width`).
+    let tuples: Vec<Option<String>> = items
+        .iter()
+        .map(|(name, p)| {
+            let expr = p.one_line()?;
+            (width(name) + 2 + width(&expr) <= CALL_WIDTH).then(|| format!("({name}, {expr})"))
+        })
+        .collect();
+    let one_line: Option<Vec<&str>> = tuples.iter().map(|t| t.as_deref()).collect();
+    let ind = 8;
+    let fits_one_line = one_line.as_ref().is_some_and(|ts| {
+        let w = list_width(ts) + 2;
+        (ts.len() <= 1 || list_width(ts) <= ARRAY_WIDTH) && ind + 4 + w + 1 <= MAX_WIDTH
+    });
+    match one_line {
+        Some(ts) if fits_one_line => assign_array(out, ind, &lhs, "[", &ts, false),
+        _ if items.len() == 1 => {
+            // A single tuple that does not fit on one line is laid out inside the brackets.
+            let (name, p) = &items[0];
+            indent(out, ind);
+            out.push_str(&lhs);
+            out.push_str(" = [(\n");
+            indent(out, ind + 4);
+            out.push_str(name);
+            out.push_str(",\n");
+            indent(out, ind + 4);
+            p.write(out, ind + 4, ",");
+            indent(out, ind);
+            out.push_str(")];\n");
+        }
+        _ => {
+            indent(out, ind);
+            out.push_str(&lhs);
+            out.push_str(" = [\n");
+            for ((name, p), t) in items.iter().zip(&tuples) {
+                indent(out, ind + 4);
+                match t {
+                    Some(t) if ind + 4 + width(t) + 1 <= MAX_WIDTH => {
+                        out.push_str(t);
+                        out.push_str(",\n");
+                    }
+                    _ => {
+                        out.push_str("(\n");
+                        indent(out, ind + 8);
+                        out.push_str(name);
+                        out.push_str(",\n");
+                        indent(out, ind + 8);
+                        p.write(out, ind + 8, ",");
+                        indent(out, ind + 4);
+                        out.push_str("),\n");
+                    }
+                }
+            }
+            indent(out, ind);
+            out.push_str("];\n");
+        }
+    }
+    out.push_str(
+        "        values\n            .into_iter()\n            \
+         .filter_map(|(c, v)| v.map(|v| (c, v)))\n            .collect()\n    }\n}\n",
+    );
+}
+
+const ROW_DERIVE: &str =
+    "#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]\n";
+const DEFAULT_DERIVE: &str =
+    "#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]\n";
+const SKIP_NONE: &str = "    #[serde(default, skip_serializing_if = \"Option::is_none\")]\n";
+const SKIP_NONE_NULLABLE: &str = "    #[serde(\n        default,\n        \
+     deserialize_with = \"pg::double_option\",\n        \
+     skip_serializing_if = \"Option::is_none\"\n    )]\n";
+
+fn table_items(out: &mut String, t: &Table, tn: &TableNames, names: &Names) {
     let all = fields(t, names);
-    let row = ident(&tn.row);
-    let new = ident(&tn.new);
-    let update = ident(&tn.update);
     let table = &t.name;
     let is_pk = |f: &Field| t.primary_key.contains(&f.column.name);
 
     // The row struct.
-    let mut row_docs = doc(&format!("A row of `public.{table}`."));
+    doc(out, 0, &format!("A row of `public.{table}`."));
     if let Some(c) = &t.comment {
-        row_docs.extend(quote! { #[doc = ""] });
-        row_docs.extend(doc(c));
+        doc_break(out, 0);
+        doc(out, 0, c);
     }
+    out.push_str(ROW_DERIVE);
     let all_refs: Vec<&Field> = all.iter().collect();
-    let row_allows = struct_allows(&tn.row, &all_refs);
-    let row_fields = all.iter().map(|f| {
-        let (docs, rename, id, ty) = (f.doc(is_pk(f)), f.rename(), &f.ident, &f.ty);
-        quote! { #docs #rename pub #id: #ty, }
-    });
-    let columns: Vec<&String> = all.iter().map(|f| &f.column.name).collect();
-    let pk = &t.primary_key;
-    let konsts = all.iter().map(|f| {
-        let (k, col) = (&f.konst, &f.column.name);
-        let d = doc(&format!("`{col}`"));
-        quote! { #d pub const #k: &'static str = #col; }
-    });
+    struct_allows(out, &tn.row, &all_refs);
+    struct_open(out, &tn.row, all.is_empty());
+    for f in &all {
+        f.doc(out, is_pk(f));
+        f.rename(out);
+        field(out, &f.ident, &f.ty);
+    }
+    struct_close(out, all.is_empty());
+
+    // Its constants.
+    let _ = writeln!(out, "\nimpl {} {{", tn.row);
+    out.push_str(
+        "    /// The schema of the table.\n    pub const SCHEMA: &'static str = \"public\";\n    \
+         /// The table name.\n",
+    );
+    assign(out, 4, "pub const TABLE: &'static str", &lit(table));
+    out.push_str("    /// Every column, in table order.\n");
+    let columns: Vec<&str> = all.iter().map(|f| f.name.as_str()).collect();
+    assign_array(
+        out,
+        4,
+        "pub const COLUMNS: &'static [&'static str]",
+        "&[",
+        &columns,
+        true,
+    );
+    out.push_str("    /// The primary key columns.\n");
+    let pk: Vec<String> = t.primary_key.iter().map(|c| lit(c)).collect();
+    let pk: Vec<&str> = pk.iter().map(String::as_str).collect();
+    assign_array(
+        out,
+        4,
+        "pub const PRIMARY_KEY: &'static [&'static str]",
+        "&[",
+        &pk,
+        true,
+    );
+    for f in &all {
+        doc(out, 4, &format!("`{}`", f.column.name));
+        assign(
+            out,
+            4,
+            &format!("pub const {}: &'static str", f.konst),
+            &f.name,
+        );
+    }
+    out.push_str("}\n\n");
+
+    // Reading a row.
+    impl_for(out, "std::convert::TryFrom<&postgres::Row>", &tn.row);
+    out.push_str("    type Error = postgres::Error;\n\n");
     // Named `_row` when there is no column to read (only possible for an IR not built by `lower`).
-    let row_param = ident(if all.is_empty() { "_row" } else { "row" });
-    let gets = all.iter().map(|f| {
-        let (id, col) = (&f.ident, &f.column.name);
-        quote! { #id: row.try_get(#col)?, }
-    });
+    if all.is_empty() {
+        out.push_str(
+            "    fn try_from(_row: &postgres::Row) -> Result<Self, Self::Error> {\n        \
+             Ok(Self {})\n",
+        );
+    } else {
+        out.push_str(
+            "    fn try_from(row: &postgres::Row) -> Result<Self, Self::Error> {\n        \
+             Ok(Self {\n",
+        );
+        for f in &all {
+            // rustfmt breaks the chain before `.try_get` when the line is too long.
+            let long = 12 + width(&f.ident) + 2 + 12 + width(&f.name) + 3 > MAX_WIDTH;
+            let sep = if long { "\n                " } else { "" };
+            let _ = writeln!(
+                out,
+                "            {}: row{sep}.try_get({})?,",
+                f.ident, f.name
+            );
+        }
+        out.push_str("        })\n");
+    }
+    out.push_str("    }\n}\n\n");
 
     // The insert struct.
     let insertable: Vec<&Field> = all
@@ -589,463 +955,445 @@ fn table_items(t: &Table, tn: &TableNames, names: &Names) -> TokenStream {
         .collect();
     let required =
         |f: &Field| !f.column.nullable && f.column.default.is_none() && f.column.identity.is_none();
-    let new_derive_default = if insertable.iter().all(|f| !required(f)) {
-        quote! { Default, }
+    doc(
+        out,
+        0,
+        &format!(
+            "The values of an insert into `public.{table}`; `None` leaves a column to its default."
+        ),
+    );
+    out.push_str(if insertable.iter().all(|f| !required(f)) {
+        DEFAULT_DERIVE
     } else {
-        quote! {}
-    };
-    let new_allows = struct_allows(&tn.new, &insertable);
-    let new_fields = insertable.iter().map(|f| {
-        let (docs, rename, id) = (f.doc(is_pk(f)), f.rename(), &f.ident);
-        if required(f) {
-            let ty = &f.ty;
-            quote! { #docs #rename pub #id: #ty, }
-        } else {
-            let base = rust_type(&f.column.ty, names);
-            quote! {
-                #docs #rename
-                #[serde(default, skip_serializing_if = "Option::is_none")]
-                pub #id: Option<#base>,
-            }
-        }
+        ROW_DERIVE
     });
-    let new_values = insertable.iter().map(|f| {
-        let (id, col) = (&f.ident, &f.column.name);
+    struct_allows(out, &tn.new, &insertable);
+    struct_open(out, &tn.new, insertable.is_empty());
+    for f in &insertable {
+        f.doc(out, is_pk(f));
+        f.rename(out);
         if required(f) {
-            quote! { (#col, Some(&self.#id)), }
+            field(out, &f.ident, &f.ty);
         } else {
-            quote! { (#col, self.#id.as_ref().map(|v| v as pg::Param<'_>)), }
+            out.push_str(SKIP_NONE);
+            field(out, &f.ident, &format!("Option<{}>", f.base));
         }
-    });
-    let n_new = Literal::usize_unsuffixed(insertable.len());
+    }
+    struct_close(out, insertable.is_empty());
+    let _ = writeln!(out, "\nimpl {} {{", tn.new);
+    let items: Vec<(&str, Param)> = insertable
+        .iter()
+        .map(|f| (f.name.as_str(), f.param(required(f))))
+        .collect();
+    values_fn(
+        out,
+        "    /// The columns this insert sets, in table order, with their values as parameters.\n",
+        &items,
+    );
 
     // The update struct.
     let updatable: Vec<&Field> = all
         .iter()
         .filter(|f| f.column.generated.is_none() && f.column.identity.is_none() && !is_pk(f))
         .collect();
-    let update_allows = struct_allows(&tn.update, &updatable);
-    let update_fields = updatable.iter().map(|f| {
-        let (docs, rename, id, ty) = (f.doc(false), f.rename(), &f.ident, &f.ty);
-        let with = if f.column.nullable {
-            quote! { deserialize_with = "pg::double_option", }
+    out.push('\n');
+    doc(
+        out,
+        0,
+        &format!("The changes of an update of `public.{table}`; `None` leaves a column unchanged."),
+    );
+    out.push_str(DEFAULT_DERIVE);
+    struct_allows(out, &tn.update, &updatable);
+    struct_open(out, &tn.update, updatable.is_empty());
+    for f in &updatable {
+        f.doc(out, false);
+        f.rename(out);
+        out.push_str(if f.column.nullable {
+            SKIP_NONE_NULLABLE
         } else {
-            quote! {}
-        };
-        quote! {
-            #docs #rename
-            #[serde(default, #with skip_serializing_if = "Option::is_none")]
-            pub #id: Option<#ty>,
-        }
-    });
-    let update_values = updatable.iter().map(|f| {
-        let (id, col) = (&f.ident, &f.column.name);
-        quote! { (#col, self.#id.as_ref().map(|v| v as pg::Param<'_>)), }
-    });
-    let n_update = Literal::usize_unsuffixed(updatable.len());
-
-    let new_doc = doc(&format!(
-        "The values of an insert into `public.{table}`; `None` leaves a column to its default."
-    ));
-    let update_doc = doc(&format!(
-        "The changes of an update of `public.{table}`; `None` leaves a column unchanged."
-    ));
-    quote! {
-        #row_docs
-        #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-        #row_allows
-        pub struct #row {
-            #(#row_fields)*
-        }
-
-        impl #row {
-            /// The schema of the table.
-            pub const SCHEMA: &'static str = "public";
-            /// The table name.
-            pub const TABLE: &'static str = #table;
-            /// Every column, in table order.
-            pub const COLUMNS: &'static [&'static str] = &[#(#columns),*];
-            /// The primary key columns.
-            pub const PRIMARY_KEY: &'static [&'static str] = &[#(#pk),*];
-            #(#konsts)*
-        }
-
-        impl std::convert::TryFrom<&postgres::Row> for #row {
-            type Error = postgres::Error;
-
-            fn try_from(#row_param: &postgres::Row) -> Result<Self, Self::Error> {
-                Ok(Self { #(#gets)* })
-            }
-        }
-
-        #new_doc
-        #[derive(Debug, Clone, PartialEq, #new_derive_default serde::Serialize, serde::Deserialize)]
-        #new_allows
-        pub struct #new {
-            #(#new_fields)*
-        }
-
-        impl #new {
-            /// The columns this insert sets, in table order, with their values as parameters.
-            pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {
-                let values: [(&'static str, Option<pg::Param<'_>>); #n_new] = [#(#new_values)*];
-                values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
-            }
-        }
-
-        #update_doc
-        #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-        #update_allows
-        pub struct #update {
-            #(#update_fields)*
-        }
-
-        impl #update {
-            /// The columns this update sets, in table order, with their values as parameters.
-            pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {
-                let values: [(&'static str, Option<pg::Param<'_>>); #n_update] = [#(#update_values)*];
-                values.into_iter().filter_map(|(c, v)| v.map(|v| (c, v))).collect()
-            }
-        }
+            SKIP_NONE
+        });
+        field(out, &f.ident, &format!("Option<{}>", f.ty));
     }
+    struct_close(out, updatable.is_empty());
+    let _ = writeln!(out, "\nimpl {} {{", tn.update);
+    let items: Vec<(&str, Param)> = updatable
+        .iter()
+        .map(|f| (f.name.as_str(), f.param(false)))
+        .collect();
+    values_fn(
+        out,
+        "    /// The columns this update sets, in table order, with their values as parameters.\n",
+        &items,
+    );
 }
 
-/// The `pg` module: parameter type, serde helper, and the PostgreSQL types no dependency reads.
-fn support_module() -> TokenStream {
-    quote! {
-        /// Support for the models: the parameter type of `values()`, a serde helper for updates, and
-        /// Rust types for PostgreSQL's `numeric`, `interval` and `tsvector` (which none of the
-        /// dependencies read), in PostgreSQL's binary format.
-        pub mod pg {
-            use postgres_types::private::BytesMut;
-            use postgres_types::{FromSql, IsNull, ToSql, Type};
-            use std::error::Error;
+/// The `pg` module at the end of the file: the parameter type of `values()`, a serde helper for
+/// updates, and the PostgreSQL types no dependency reads (as rustfmt lays it out).
+const PG_MODULE: &str = r#"/// Support for the models: the parameter type of `values()`, a serde helper for updates, and
+/// Rust types for PostgreSQL's `numeric`, `interval` and `tsvector` (which none of the
+/// dependencies read), in PostgreSQL's binary format.
+pub mod pg {
+    use postgres_types::private::BytesMut;
+    use postgres_types::{FromSql, IsNull, ToSql, Type};
+    use std::error::Error;
 
-            /// A query parameter.
-            pub type Param<'a> = &'a (dyn ToSql + Sync);
+    /// A query parameter.
+    pub type Param<'a> = &'a (dyn ToSql + Sync);
+    type BoxError = Box<dyn Error + Sync + Send>;
 
-            type BoxError = Box<dyn Error + Sync + Send>;
+    /// Deserializes a present field, even `null`, as `Some`: with `#[serde(default)]`, a
+    /// missing field is `None` (leave the column alone) and `null` is `Some(None)` (set NULL).
+    pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        T: serde::Deserialize<'de>,
+    {
+        <Option<T> as serde::Deserialize<'de>>::deserialize(deserializer).map(Some)
+    }
 
-            /// Deserializes a present field, even `null`, as `Some`: with `#[serde(default)]`, a
-            /// missing field is `None` (leave the column alone) and `null` is `Some(None)` (set NULL).
-            pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-            where
-                D: serde::Deserializer<'de>,
-                T: serde::Deserialize<'de>,
-            {
-                <Option<T> as serde::Deserialize<'de>>::deserialize(deserializer).map(Some)
-            }
+    fn take<'a>(raw: &mut &'a [u8], n: usize) -> Result<&'a [u8], BoxError> {
+        if raw.len() < n {
+            return Err("truncated binary value".into());
+        }
+        let (head, tail) = raw.split_at(n);
+        *raw = tail;
+        Ok(head)
+    }
 
-            fn take<'a>(raw: &mut &'a [u8], n: usize) -> Result<&'a [u8], BoxError> {
-                if raw.len() < n {
-                    return Err("truncated binary value".into());
+    fn read_u16(raw: &mut &[u8]) -> Result<u16, BoxError> {
+        let b = take(raw, 2)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn read_i16(raw: &mut &[u8]) -> Result<i16, BoxError> {
+        let b = take(raw, 2)?;
+        Ok(i16::from_be_bytes([b[0], b[1]]))
+    }
+
+    fn read_i32(raw: &mut &[u8]) -> Result<i32, BoxError> {
+        let b = take(raw, 4)?;
+        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn read_i64(raw: &mut &[u8]) -> Result<i64, BoxError> {
+        let b = take(raw, 8)?;
+        Ok(i64::from_be_bytes([
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+        ]))
+    }
+
+    fn done(raw: &[u8]) -> Result<(), BoxError> {
+        if raw.is_empty() {
+            Ok(())
+        } else {
+            Err("trailing bytes after a binary value".into())
+        }
+    }
+
+    const NUMERIC_POS: u16 = 0x0000;
+    const NUMERIC_NEG: u16 = 0x4000;
+    const NUMERIC_NAN: u16 = 0xC000;
+    const NUMERIC_PINF: u16 = 0xD000;
+    const NUMERIC_NINF: u16 = 0xF000;
+
+    /// `numeric`, as its exact decimal text (`"-12.50"`, `"NaN"`, `"Infinity"`), with the
+    /// scale PostgreSQL reports. Writing accepts an optional sign, digits and a decimal
+    /// point (no exponent), `NaN` and `Infinity`.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+    #[serde(transparent)]
+    pub struct Numeric(pub String);
+
+    impl std::fmt::Display for Numeric {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl<'a> FromSql<'a> for Numeric {
+        fn from_sql(_: &Type, mut raw: &'a [u8]) -> Result<Self, BoxError> {
+            let raw = &mut raw;
+            let ndigits = read_i16(raw)?;
+            let weight = i32::from(read_i16(raw)?);
+            let sign = read_u16(raw)?;
+            let dscale = usize::from(read_u16(raw)?);
+            let mut digits = Vec::new();
+            for _ in 0..ndigits.max(0) {
+                let d = read_i16(raw)?;
+                if !(0..10000).contains(&d) {
+                    return Err("invalid numeric digit".into());
                 }
-                let (head, tail) = raw.split_at(n);
-                *raw = tail;
-                Ok(head)
+                digits.push(d);
             }
-
-            fn read_u16(raw: &mut &[u8]) -> Result<u16, BoxError> {
-                let b = take(raw, 2)?;
-                Ok(u16::from_be_bytes([b[0], b[1]]))
-            }
-
-            fn read_i16(raw: &mut &[u8]) -> Result<i16, BoxError> {
-                let b = take(raw, 2)?;
-                Ok(i16::from_be_bytes([b[0], b[1]]))
-            }
-
-            fn read_i32(raw: &mut &[u8]) -> Result<i32, BoxError> {
-                let b = take(raw, 4)?;
-                Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-            }
-
-            fn read_i64(raw: &mut &[u8]) -> Result<i64, BoxError> {
-                let b = take(raw, 8)?;
-                Ok(i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
-            }
-
-            fn done(raw: &[u8]) -> Result<(), BoxError> {
-                if raw.is_empty() {
-                    Ok(())
-                } else {
-                    Err("trailing bytes after a binary value".into())
-                }
-            }
-
-            const NUMERIC_POS: u16 = 0x0000;
-            const NUMERIC_NEG: u16 = 0x4000;
-            const NUMERIC_NAN: u16 = 0xC000;
-            const NUMERIC_PINF: u16 = 0xD000;
-            const NUMERIC_NINF: u16 = 0xF000;
-
-            /// `numeric`, as its exact decimal text (`"-12.50"`, `"NaN"`, `"Infinity"`), with the
-            /// scale PostgreSQL reports. Writing accepts an optional sign, digits and a decimal
-            /// point (no exponent), `NaN` and `Infinity`.
-            #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
-            #[serde(transparent)]
-            pub struct Numeric(pub String);
-
-            impl std::fmt::Display for Numeric {
-                fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                    f.write_str(&self.0)
-                }
-            }
-
-            impl<'a> FromSql<'a> for Numeric {
-                fn from_sql(_: &Type, mut raw: &'a [u8]) -> Result<Self, BoxError> {
-                    let raw = &mut raw;
-                    let ndigits = read_i16(raw)?;
-                    let weight = i32::from(read_i16(raw)?);
-                    let sign = read_u16(raw)?;
-                    let dscale = usize::from(read_u16(raw)?);
-                    let mut digits = Vec::new();
-                    for _ in 0..ndigits.max(0) {
-                        let d = read_i16(raw)?;
-                        if !(0..10000).contains(&d) {
-                            return Err("invalid numeric digit".into());
-                        }
-                        digits.push(d);
-                    }
-                    done(raw)?;
-                    let negative = match sign {
-                        NUMERIC_NAN => return Ok(Numeric("NaN".into())),
-                        NUMERIC_PINF => return Ok(Numeric("Infinity".into())),
-                        NUMERIC_NINF => return Ok(Numeric("-Infinity".into())),
-                        NUMERIC_POS => false,
-                        NUMERIC_NEG => true,
-                        _ => return Err("invalid numeric sign".into()),
-                    };
-                    // Digit i is worth 10000^(weight - i).
-                    let group = |i: i32| -> i16 {
-                        usize::try_from(i).ok().and_then(|i| digits.get(i)).copied().unwrap_or(0)
-                    };
-                    let mut text = String::new();
-                    if negative {
-                        text.push('-');
-                    }
-                    if weight < 0 {
-                        text.push('0');
-                    } else {
-                        text.push_str(&group(0).to_string());
-                        for i in 1..=weight {
-                            text.push_str(&format!("{:04}", group(i)));
-                        }
-                    }
-                    if dscale > 0 {
-                        let mut fraction = String::new();
-                        let mut i = weight + 1;
-                        while fraction.len() < dscale {
-                            fraction.push_str(&format!("{:04}", group(i)));
-                            i += 1;
-                        }
-                        fraction.truncate(dscale);
-                        text.push('.');
-                        text.push_str(&fraction);
-                    }
-                    Ok(Numeric(text))
-                }
-
-                fn accepts(ty: &Type) -> bool {
-                    *ty == Type::NUMERIC
-                }
-            }
-
-            impl ToSql for Numeric {
-                fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-                    let (sign, weight, dscale, digits) = numeric_parts(&self.0)?;
-                    let ndigits = i16::try_from(digits.len()).map_err(|_| "numeric value has too many digits")?;
-                    out.extend_from_slice(&ndigits.to_be_bytes());
-                    out.extend_from_slice(&weight.to_be_bytes());
-                    out.extend_from_slice(&sign.to_be_bytes());
-                    out.extend_from_slice(&dscale.to_be_bytes());
-                    for d in digits {
-                        out.extend_from_slice(&d.to_be_bytes());
-                    }
-                    Ok(IsNull::No)
-                }
-
-                fn accepts(ty: &Type) -> bool {
-                    *ty == Type::NUMERIC
-                }
-
-                postgres_types::to_sql_checked!();
-            }
-
-            /// Sign, weight, display scale and base-10000 digits of a decimal text.
-            fn numeric_parts(text: &str) -> Result<(u16, i16, u16, Vec<i16>), BoxError> {
-                let t = text.trim();
-                match t.to_ascii_lowercase().as_str() {
-                    "nan" => return Ok((NUMERIC_NAN, 0, 0, Vec::new())),
-                    "infinity" | "+infinity" | "inf" | "+inf" => return Ok((NUMERIC_PINF, 0, 0, Vec::new())),
-                    "-infinity" | "-inf" => return Ok((NUMERIC_NINF, 0, 0, Vec::new())),
-                    _ => {}
-                }
-                let (negative, unsigned) = match t.strip_prefix('-') {
-                    Some(rest) => (true, rest),
-                    None => (false, t.strip_prefix('+').unwrap_or(t)),
-                };
-                let (int, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-                if (int.is_empty() && fraction.is_empty())
-                    || !int.bytes().chain(fraction.bytes()).all(|b| b.is_ascii_digit())
-                {
-                    return Err(format!("`{text}` is not a decimal number").into());
-                }
-                let dscale = u16::try_from(fraction.len())
+            done(raw)?;
+            let negative = match sign {
+                NUMERIC_NAN => return Ok(Numeric("NaN".into())),
+                NUMERIC_PINF => return Ok(Numeric("Infinity".into())),
+                NUMERIC_NINF => return Ok(Numeric("-Infinity".into())),
+                NUMERIC_POS => false,
+                NUMERIC_NEG => true,
+                _ => return Err("invalid numeric sign".into()),
+            };
+            let group = |i: i32| -> i16 {
+                usize::try_from(i)
                     .ok()
-                    .filter(|s| *s <= 0x3FFF)
-                    .ok_or("numeric value has too many decimal places")?;
-                let int = int.trim_start_matches('0');
-                let lead = (4 - int.len() % 4) % 4;
-                let trail = (4 - fraction.len() % 4) % 4;
-                let padded = format!("{}{int}{fraction}{}", "0".repeat(lead), "0".repeat(trail));
-                let mut digits: Vec<i16> = padded
-                    .as_bytes()
-                    .chunks(4)
-                    .map(|c| c.iter().fold(0i16, |acc, b| acc * 10 + i16::from(b - b'0')))
-                    .collect();
-                let Some(first) = digits.iter().position(|d| *d != 0) else {
-                    return Ok((NUMERIC_POS, 0, dscale, Vec::new()));
-                };
-                digits.drain(..first);
-                while digits.last() == Some(&0) {
-                    digits.pop();
-                }
-                let int_groups = (lead + int.len()) / 4;
-                let weight = i64::try_from(int_groups).unwrap_or(i64::MAX) - 1 - i64::try_from(first).unwrap_or(0);
-                let weight = i16::try_from(weight).map_err(|_| "numeric value out of range")?;
-                Ok((if negative { NUMERIC_NEG } else { NUMERIC_POS }, weight, dscale, digits))
+                    .and_then(|i| digits.get(i))
+                    .copied()
+                    .unwrap_or(0)
+            };
+            let mut text = String::new();
+            if negative {
+                text.push('-');
             }
-
-            /// `interval`, as PostgreSQL keeps it: months, days and microseconds apart, since a
-            /// month has no fixed number of days nor a day a fixed number of hours.
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
-            pub struct Interval {
-                pub months: i32,
-                pub days: i32,
-                pub microseconds: i64,
-            }
-
-            impl<'a> FromSql<'a> for Interval {
-                fn from_sql(_: &Type, mut raw: &'a [u8]) -> Result<Self, BoxError> {
-                    let raw = &mut raw;
-                    let microseconds = read_i64(raw)?;
-                    let days = read_i32(raw)?;
-                    let months = read_i32(raw)?;
-                    done(raw)?;
-                    Ok(Interval { months, days, microseconds })
-                }
-
-                fn accepts(ty: &Type) -> bool {
-                    *ty == Type::INTERVAL
+            if weight < 0 {
+                text.push('0');
+            } else {
+                text.push_str(&group(0).to_string());
+                for i in 1..=weight {
+                    text.push_str(&format!("{:04}", group(i)));
                 }
             }
-
-            impl ToSql for Interval {
-                fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-                    out.extend_from_slice(&self.microseconds.to_be_bytes());
-                    out.extend_from_slice(&self.days.to_be_bytes());
-                    out.extend_from_slice(&self.months.to_be_bytes());
-                    Ok(IsNull::No)
+            if dscale > 0 {
+                let mut fraction = String::new();
+                let mut i = weight + 1;
+                while fraction.len() < dscale {
+                    fraction.push_str(&format!("{:04}", group(i)));
+                    i += 1;
                 }
-
-                fn accepts(ty: &Type) -> bool {
-                    *ty == Type::INTERVAL
-                }
-
-                postgres_types::to_sql_checked!();
+                fraction.truncate(dscale);
+                text.push('.');
+                text.push_str(&fraction);
             }
+            Ok(Numeric(text))
+        }
 
-            /// `tsvector`: its lexemes in PostgreSQL's order.
-            #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
-            pub struct TsVector {
-                pub lexemes: Vec<TsLexeme>,
-            }
-
-            /// A `tsvector` lexeme and its positions (in increasing order when written).
-            #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
-            pub struct TsLexeme {
-                pub word: String,
-                pub positions: Vec<TsPosition>,
-            }
-
-            /// A lexeme position (1 to 16383) and its weight (`'A'`, `'B'`, `'C'` or `'D'`).
-            #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-            pub struct TsPosition {
-                pub position: u16,
-                pub weight: char,
-            }
-
-            impl<'a> FromSql<'a> for TsVector {
-                fn from_sql(_: &Type, mut raw: &'a [u8]) -> Result<Self, BoxError> {
-                    let raw = &mut raw;
-                    let count = read_i32(raw)?;
-                    let mut lexemes = Vec::new();
-                    for _ in 0..count.max(0) {
-                        let end = raw.iter().position(|b| *b == 0).ok_or("unterminated tsvector lexeme")?;
-                        let word = std::str::from_utf8(take(raw, end)?)?.to_string();
-                        take(raw, 1)?;
-                        let npos = read_u16(raw)?;
-                        let mut positions = Vec::new();
-                        for _ in 0..npos {
-                            let p = read_u16(raw)?;
-                            let weight = match p >> 14 {
-                                3 => 'A',
-                                2 => 'B',
-                                1 => 'C',
-                                _ => 'D',
-                            };
-                            positions.push(TsPosition { position: p & 0x3FFF, weight });
-                        }
-                        lexemes.push(TsLexeme { word, positions });
-                    }
-                    done(raw)?;
-                    Ok(TsVector { lexemes })
-                }
-
-                fn accepts(ty: &Type) -> bool {
-                    *ty == Type::TS_VECTOR
-                }
-            }
-
-            impl ToSql for TsVector {
-                fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-                    let count = i32::try_from(self.lexemes.len()).map_err(|_| "too many tsvector lexemes")?;
-                    out.extend_from_slice(&count.to_be_bytes());
-                    for lexeme in &self.lexemes {
-                        if lexeme.word.is_empty() || lexeme.word.contains('\0') {
-                            return Err("a tsvector lexeme must be non-empty text without NUL".into());
-                        }
-                        out.extend_from_slice(lexeme.word.as_bytes());
-                        out.extend_from_slice(&[0]);
-                        let npos = u16::try_from(lexeme.positions.len()).map_err(|_| "too many tsvector positions")?;
-                        out.extend_from_slice(&npos.to_be_bytes());
-                        for p in &lexeme.positions {
-                            let weight: u16 = match p.weight {
-                                'A' => 3,
-                                'B' => 2,
-                                'C' => 1,
-                                'D' => 0,
-                                _ => return Err("a tsvector weight is 'A', 'B', 'C' or 'D'".into()),
-                            };
-                            if p.position == 0 || p.position > 0x3FFF {
-                                return Err("a tsvector position is between 1 and 16383".into());
-                            }
-                            out.extend_from_slice(&((weight << 14) | p.position).to_be_bytes());
-                        }
-                    }
-                    Ok(IsNull::No)
-                }
-
-                fn accepts(ty: &Type) -> bool {
-                    *ty == Type::TS_VECTOR
-                }
-
-                postgres_types::to_sql_checked!();
-            }
+        fn accepts(ty: &Type) -> bool {
+            *ty == Type::NUMERIC
         }
     }
+
+    impl ToSql for Numeric {
+        fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+            let (sign, weight, dscale, digits) = numeric_parts(&self.0)?;
+            let ndigits =
+                i16::try_from(digits.len()).map_err(|_| "numeric value has too many digits")?;
+            out.extend_from_slice(&ndigits.to_be_bytes());
+            out.extend_from_slice(&weight.to_be_bytes());
+            out.extend_from_slice(&sign.to_be_bytes());
+            out.extend_from_slice(&dscale.to_be_bytes());
+            for d in digits {
+                out.extend_from_slice(&d.to_be_bytes());
+            }
+            Ok(IsNull::No)
+        }
+
+        fn accepts(ty: &Type) -> bool {
+            *ty == Type::NUMERIC
+        }
+
+        postgres_types::to_sql_checked!();
+    }
+
+    /// Sign, weight, display scale and base-10000 digits of a decimal text.
+    fn numeric_parts(text: &str) -> Result<(u16, i16, u16, Vec<i16>), BoxError> {
+        let t = text.trim();
+        match t.to_ascii_lowercase().as_str() {
+            "nan" => return Ok((NUMERIC_NAN, 0, 0, Vec::new())),
+            "infinity" | "+infinity" | "inf" | "+inf" => {
+                return Ok((NUMERIC_PINF, 0, 0, Vec::new()));
+            }
+            "-infinity" | "-inf" => return Ok((NUMERIC_NINF, 0, 0, Vec::new())),
+            _ => {}
+        }
+        let (negative, unsigned) = match t.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, t.strip_prefix('+').unwrap_or(t)),
+        };
+        let (int, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        if (int.is_empty() && fraction.is_empty())
+            || !int
+                .bytes()
+                .chain(fraction.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
+            return Err(format!("`{text}` is not a decimal number").into());
+        }
+        let dscale = u16::try_from(fraction.len())
+            .ok()
+            .filter(|s| *s <= 0x3FFF)
+            .ok_or("numeric value has too many decimal places")?;
+        let int = int.trim_start_matches('0');
+        let lead = (4 - int.len() % 4) % 4;
+        let trail = (4 - fraction.len() % 4) % 4;
+        let padded = format!("{}{int}{fraction}{}", "0".repeat(lead), "0".repeat(trail));
+        let mut digits: Vec<i16> = padded
+            .as_bytes()
+            .chunks(4)
+            .map(|c| c.iter().fold(0i16, |acc, b| acc * 10 + i16::from(b - b'0')))
+            .collect();
+        let Some(first) = digits.iter().position(|d| *d != 0) else {
+            return Ok((NUMERIC_POS, 0, dscale, Vec::new()));
+        };
+        digits.drain(..first);
+        while digits.last() == Some(&0) {
+            digits.pop();
+        }
+        let int_groups = (lead + int.len()) / 4;
+        let weight =
+            i64::try_from(int_groups).unwrap_or(i64::MAX) - 1 - i64::try_from(first).unwrap_or(0);
+        let weight = i16::try_from(weight).map_err(|_| "numeric value out of range")?;
+        Ok((
+            if negative { NUMERIC_NEG } else { NUMERIC_POS },
+            weight,
+            dscale,
+            digits,
+        ))
+    }
+
+    /// `interval`, as PostgreSQL keeps it: months, days and microseconds apart, since a
+    /// month has no fixed number of days nor a day a fixed number of hours.
+    #[derive(
+        Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+    )]
+    pub struct Interval {
+        pub months: i32,
+        pub days: i32,
+        pub microseconds: i64,
+    }
+
+    impl<'a> FromSql<'a> for Interval {
+        fn from_sql(_: &Type, mut raw: &'a [u8]) -> Result<Self, BoxError> {
+            let raw = &mut raw;
+            let microseconds = read_i64(raw)?;
+            let days = read_i32(raw)?;
+            let months = read_i32(raw)?;
+            done(raw)?;
+            Ok(Interval {
+                months,
+                days,
+                microseconds,
+            })
+        }
+
+        fn accepts(ty: &Type) -> bool {
+            *ty == Type::INTERVAL
+        }
+    }
+
+    impl ToSql for Interval {
+        fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+            out.extend_from_slice(&self.microseconds.to_be_bytes());
+            out.extend_from_slice(&self.days.to_be_bytes());
+            out.extend_from_slice(&self.months.to_be_bytes());
+            Ok(IsNull::No)
+        }
+
+        fn accepts(ty: &Type) -> bool {
+            *ty == Type::INTERVAL
+        }
+
+        postgres_types::to_sql_checked!();
+    }
+
+    /// `tsvector`: its lexemes in PostgreSQL's order.
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+    pub struct TsVector {
+        pub lexemes: Vec<TsLexeme>,
+    }
+
+    /// A `tsvector` lexeme and its positions (in increasing order when written).
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+    pub struct TsLexeme {
+        pub word: String,
+        pub positions: Vec<TsPosition>,
+    }
+
+    /// A lexeme position (1 to 16383) and its weight (`'A'`, `'B'`, `'C'` or `'D'`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+    pub struct TsPosition {
+        pub position: u16,
+        pub weight: char,
+    }
+
+    impl<'a> FromSql<'a> for TsVector {
+        fn from_sql(_: &Type, mut raw: &'a [u8]) -> Result<Self, BoxError> {
+            let raw = &mut raw;
+            let count = read_i32(raw)?;
+            let mut lexemes = Vec::new();
+            for _ in 0..count.max(0) {
+                let end = raw
+                    .iter()
+                    .position(|b| *b == 0)
+                    .ok_or("unterminated tsvector lexeme")?;
+                let word = std::str::from_utf8(take(raw, end)?)?.to_string();
+                take(raw, 1)?;
+                let npos = read_u16(raw)?;
+                let mut positions = Vec::new();
+                for _ in 0..npos {
+                    let p = read_u16(raw)?;
+                    let weight = match p >> 14 {
+                        3 => 'A',
+                        2 => 'B',
+                        1 => 'C',
+                        _ => 'D',
+                    };
+                    positions.push(TsPosition {
+                        position: p & 0x3FFF,
+                        weight,
+                    });
+                }
+                lexemes.push(TsLexeme { word, positions });
+            }
+            done(raw)?;
+            Ok(TsVector { lexemes })
+        }
+
+        fn accepts(ty: &Type) -> bool {
+            *ty == Type::TS_VECTOR
+        }
+    }
+
+    impl ToSql for TsVector {
+        fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+            let count =
+                i32::try_from(self.lexemes.len()).map_err(|_| "too many tsvector lexemes")?;
+            out.extend_from_slice(&count.to_be_bytes());
+            for lexeme in &self.lexemes {
+                if lexeme.word.is_empty() || lexeme.word.contains('\0') {
+                    return Err("a tsvector lexeme must be non-empty text without NUL".into());
+                }
+                out.extend_from_slice(lexeme.word.as_bytes());
+                out.extend_from_slice(&[0]);
+                let npos = u16::try_from(lexeme.positions.len())
+                    .map_err(|_| "too many tsvector positions")?;
+                out.extend_from_slice(&npos.to_be_bytes());
+                for p in &lexeme.positions {
+                    let weight: u16 = match p.weight {
+                        'A' => 3,
+                        'B' => 2,
+                        'C' => 1,
+                        'D' => 0,
+                        _ => {
+                            return Err("a tsvector weight is 'A', 'B', 'C' or 'D'".into());
+                        }
+                    };
+                    if p.position == 0 || p.position > 0x3FFF {
+                        return Err("a tsvector position is between 1 and 16383".into());
+                    }
+                    out.extend_from_slice(&((weight << 14) | p.position).to_be_bytes());
+                }
+            }
+            Ok(IsNull::No)
+        }
+
+        fn accepts(ty: &Type) -> bool {
+            *ty == Type::TS_VECTOR
+        }
+
+        postgres_types::to_sql_checked!();
+    }
 }
+"#;
 
 #[cfg(test)]
 mod tests {

@@ -1002,21 +1002,35 @@ pub fn compile_mixed(
     crate::merge(&mut file, parse_files(&texts, &mut diags));
     let mut c = crate::compile_syntax(&file, diags);
     for d in &mut c.diagnostics {
+        if rust.contains(&d.span.source) {
+            d.help = d.help.as_deref().map(check::rust_help);
+        }
         if d.code != Code::DuplicateName {
             continue;
         }
-        let Some(name) = d.path.strip_prefix("tables.").filter(|n| !n.contains('.')) else {
-            continue;
+        let first = if let Some(name) = d.path.strip_prefix("tables.") {
+            file.tables
+                .iter()
+                .find(|t| t.name.value == name)
+                .map(|t| (name, t.name.span, "table"))
+        } else if let Some(name) = d.path.strip_prefix("enums.") {
+            file.enums
+                .iter()
+                .find(|e| e.name.value == name)
+                .map(|e| (name, e.name.span, "enum"))
+        } else {
+            None
         };
-        if let Some(first) = file.tables.iter().find(|t| t.name.value == name) {
-            let s = first.name.span;
+        if let Some((name, s, what)) =
+            first.filter(|(n, _, _)| !n.contains('.') && d.message.contains("declared twice"))
+        {
             let at = if s.is_synthetic() {
                 sources.get(s.source).name.clone()
             } else {
                 format!("{}:{}:{}", sources.get(s.source).name, s.line, s.col)
             };
             d.help = Some(format!(
-                "`{name}` is first declared at {at}; declare each table once, in schema.yaml or in Rust"
+                "`{name}` is first declared at {at}; declare each {what} once, in schema.yaml or in Rust"
             ));
         }
     }

@@ -4,7 +4,11 @@ use schema_macros::Table;
 #[derive(Table)]
 #[schemac(declare, table = "notes")]
 pub struct Note {
-    #[schemac(primary_key, default = "gen_random_uuid()", default = "gen_random_uuid()")]
+    #[schemac(
+        primary_key,
+        default = "gen_random_uuid()",
+        default = "gen_random_uuid()"
+    )]
     pub id: uuid::Uuid,
 }
 

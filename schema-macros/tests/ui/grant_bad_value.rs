@@ -2,7 +2,11 @@
 use schema_macros::Table;
 
 #[derive(Table)]
-#[schemac(declare, table = "notes", grant(role = "authenticated", update = "some"))]
+#[schemac(
+    declare,
+    table = "notes",
+    grant(role = "authenticated", update = "some")
+)]
 pub struct Note {
     #[schemac(primary_key)]
     pub id: uuid::Uuid,

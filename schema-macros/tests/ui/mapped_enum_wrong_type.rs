@@ -1,7 +1,7 @@
 // An enum column read into a Rust enum of another name.
 use schema_macros::{SchemaEnum, Table};
 
-#[derive(SchemaEnum)]
+#[derive(SchemaEnum, Debug)]
 #[schemac(name = "message_role")]
 pub enum Role {
     User,

@@ -111,6 +111,9 @@ pub struct Entry {
 }
 
 #[derive(Clone, Debug)]
+// Entries live only while one attribute is read; boxing the expression would only complicate the
+// matches on it.
+#[allow(clippy::large_enum_variant)]
 pub enum Value {
     Flag,
     Expr(syn::Expr),

@@ -37,9 +37,75 @@ pub struct ModelField {
     pub vec_f32: bool,
 }
 
-/// The model of `info` from its table in the compiled schema, or (when the table is unknown or
-/// has errors) from the fields alone, so the expansion still type-checks.
+/// Generated and identity facts of a column, as the statements need them.
+struct Facts {
+    primary_key: Vec<String>,
+    /// Column name, generated, identity (`Some(true)`: always, `Some(false)`: by default).
+    columns: Vec<(String, bool, Option<bool>)>,
+}
+
+impl Facts {
+    fn column(&self, name: &str) -> Option<(bool, Option<bool>)> {
+        self.columns
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, g, i)| (*g, *i))
+    }
+}
+
+/// The model of a mapped struct from its table in the compiled schema, or (when the table is
+/// unknown or the schema has errors) from the fields alone, so the expansion still type-checks.
 pub fn model(info: &StructInfo, table: Option<&ir::Table>) -> Model {
+    let facts = table.map(|t| Facts {
+        primary_key: t.primary_key.clone(),
+        columns: t
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.generated.is_some(),
+                    c.identity.map(|i| i == Identity::Always),
+                )
+            })
+            .collect(),
+    });
+    let name = table
+        .map(|t| t.name.clone())
+        .unwrap_or_else(|| info.table_name.value.clone());
+    build(info, &name, facts.as_ref())
+}
+
+/// The model of a declared struct, from its own declaration (keys, generated and identity columns).
+pub fn model_declared(info: &StructInfo) -> Model {
+    let t = &info.table;
+    let mut primary_key: Vec<String> = t
+        .columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| c.name.value.clone())
+        .collect();
+    if let Some(pk) = &t.primary_key {
+        primary_key.extend(pk.value.iter().map(|n| n.value.clone()));
+    }
+    let facts = Facts {
+        primary_key,
+        columns: t
+            .columns
+            .iter()
+            .map(|c| {
+                (
+                    c.name.value.clone(),
+                    c.generated.is_some(),
+                    c.identity.as_ref().map(|i| i.value == "always"),
+                )
+            })
+            .collect(),
+    };
+    build(info, &t.name.value, Some(&facts))
+}
+
+fn build(info: &StructInfo, name: &str, facts: Option<&Facts>) -> Model {
     let fields: Vec<ModelField> = info
         .fields
         .iter()
@@ -50,15 +116,13 @@ pub fn model(info: &StructInfo, table: Option<&ir::Table>) -> Model {
         })
         .collect();
     let mapped: Vec<&ModelField> = fields.iter().filter(|f| f.column.is_some()).collect();
-    let col = |f: &ModelField| table.and_then(|t| t.column(f.column.as_deref().unwrap_or("")));
+    let col = |f: &ModelField| facts.and_then(|x| x.column(f.column.as_deref().unwrap_or("")));
     let insertable: Vec<&ModelField> = mapped
         .iter()
         .copied()
-        .filter(|f| {
-            col(f).is_none_or(|c| c.generated.is_none() && c.identity != Some(Identity::Always))
-        })
+        .filter(|f| col(f).is_none_or(|(generated, identity)| !generated && identity != Some(true)))
         .collect();
-    let pk: Vec<String> = table.map(|t| t.primary_key.clone()).unwrap_or_default();
+    let pk: Vec<String> = facts.map(|x| x.primary_key.clone()).unwrap_or_default();
     let key: Vec<&ModelField> = pk
         .iter()
         .filter_map(|k| {
@@ -73,13 +137,10 @@ pub fn model(info: &StructInfo, table: Option<&ir::Table>) -> Model {
         .copied()
         .filter(|f| {
             !pk.iter().any(|k| f.column.as_deref() == Some(k))
-                && col(f).is_some_and(|c| c.generated.is_none() && c.identity.is_none())
+                && col(f).is_some_and(|(generated, identity)| !generated && identity.is_none())
         })
         .collect();
-    let name = table
-        .map(|t| t.name.clone())
-        .unwrap_or_else(|| info.table_name.value.clone());
-    let q = QName::public(&name);
+    let q = QName::public(name);
     let names = |fs: &[&ModelField]| -> Vec<String> {
         fs.iter()
             .map(|f| f.column.clone().unwrap_or_default())
@@ -100,7 +161,7 @@ pub fn model(info: &StructInfo, table: Option<&ir::Table>) -> Model {
     };
     Model {
         schema: "public".into(),
-        table: name,
+        table: name.to_string(),
         insert_params: insertable.iter().map(|f| f.index).collect(),
         insert_sql: dml::insert(&q, &ins, &[]),
         insert_returning_sql: dml::insert(&q, &ins, &all),
@@ -192,13 +253,13 @@ impl Stubs {
 
 /// Lowers a declared table on its own, against `context` (a schema file the struct names, or
 /// nothing) plus placeholders for the tables, enums, role source and extension it references but
-/// the macro cannot see. Returns the lowered table (when it has no errors) and the diagnostics
-/// about the struct itself; whole-schema checks are `schemac validate --rust`'s.
+/// the macro cannot see. Returns the diagnostics about the struct itself; whole-schema checks are
+/// `schemac validate --rust`'s.
 pub fn declared(
     info: &StructInfo,
     context: Option<&File>,
     owns: &dyn Fn(Span) -> bool,
-) -> (Option<ir::Table>, Vec<Diagnostic>) {
+) -> Vec<Diagnostic> {
     let t = &info.table;
     let mut file = context.cloned().unwrap_or_default();
     file.tables.retain(|x| x.name.value != t.name.value);
@@ -345,15 +406,17 @@ pub fn declared(
     file.tables.extend(stubs.tables);
     file.tables.push(t.clone());
     let mut diags = Diagnostics::default();
-    let schema = crate::lower::lower(&file, &mut diags);
+    crate::lower::lower(&file, &mut diags);
     let all = diags.into_sorted();
-    let has_errors = all
-        .iter()
-        .any(|d| d.severity == crate::Severity::Error && (owns(d.span) || d.span.is_synthetic()));
-    let mine: Vec<Diagnostic> = all
-        .into_iter()
+    all.into_iter()
         .filter(|d| owns(d.span))
         .filter(|d| !matches!(d.code, Code::UnknownTable | Code::UnknownFunction))
+        // `alias.column` in a subquery reads another table, whose columns a placeholder lacks.
+        .filter(|d| {
+            !(d.code == Code::UnknownColumn
+                && !stub_names.is_empty()
+                && d.message.split('`').nth(1).is_some_and(|n| n.contains('.')))
+        })
         .filter(|d| {
             !stub_names.iter().any(|s| {
                 d.message.contains(&format!("`{s}`"))
@@ -362,13 +425,11 @@ pub fn declared(
                         .is_some_and(|h| h.contains(&format!("`{s}`")))
             })
         })
-        .collect();
-    let table = if has_errors {
-        None
-    } else {
-        schema.tables.into_iter().find(|x| x.name == t.name.value)
-    };
-    (table, mine)
+        .map(|mut d| {
+            d.help = d.help.map(|h| rust_help(&h));
+            d
+        })
+        .collect()
 }
 
 /// Compares a mapped struct with its table in `schema`: every field names a column, has the Rust
@@ -577,4 +638,40 @@ pub fn declared_enum(info: &EnumInfo, owns: &dyn Fn(Span) -> bool) -> Vec<Diagno
         .into_iter()
         .filter(|d| owns(d.span))
         .collect()
+}
+
+/// Rewrites a help line written for `schema.yaml` into the attribute syntax, for diagnostics about
+/// Rust sources: `` `key: value` `` becomes `` `key = value` `` and the few helps that show whole
+/// YAML entries get a Rust example.
+pub fn rust_help(help: &str) -> String {
+    if help.starts_with("add `primary_key: true` to a column") {
+        return "add `#[schemac(primary_key)]` to a field (e.g. `#[schemac(primary_key, default = \"gen_random_uuid()\")] id: uuid::Uuid`) or `primary_key = [\"a\", \"b\"]` to the struct's `#[schemac(...)]`".into();
+    }
+    let help = help.replace("; quote YAML strings that start with a quote", "");
+    let mut out = String::with_capacity(help.len());
+    for (i, part) in help.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        let converted = (i % 2 == 1)
+            .then(|| part.split_once(": "))
+            .flatten()
+            .filter(|(k, v)| {
+                !k.is_empty()
+                    && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    && !v.contains(['{', '}'])
+            })
+            .map(|(k, v)| {
+                let v = v.trim_end_matches('?');
+                if v == "true" {
+                    k.to_string()
+                } else if v.starts_with('[') || v == "false" {
+                    format!("{k} = {v}")
+                } else {
+                    format!("{k} = \"{v}\"")
+                }
+            });
+        out.push_str(converted.as_deref().unwrap_or(part));
+    }
+    out
 }

@@ -32,7 +32,11 @@ pub struct Message {
 pub struct Bookmark {
     #[schemac(primary_key, identity = "always")]
     pub id: i64,
-    #[schemac(default = "auth.uid()", references = "auth.users", on_delete = "cascade")]
+    #[schemac(
+        default = "auth.uid()",
+        references = "auth.users",
+        on_delete = "cascade"
+    )]
     pub owner_id: uuid::Uuid,
     #[schemac(type = "vector(3)")]
     pub embedding: Option<Vec<f32>>,
