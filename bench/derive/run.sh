@@ -2,6 +2,8 @@
 # bench/derive/run.sh: compile-time cost of #[derive(Table)] on a crate with N (default 100) models,
 # against the same crate with plain structs, measured in the same run: a clean `cargo build` of each
 # (own target dir, dependencies included) and a rebuild of the crate alone (dependencies built).
+# OPT_MACROS=1 builds proc macros and their dependencies optimised (`[profile.dev.build-override]
+# opt-level = 3`) in both crates, as a project using the derive heavily may choose to.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$(pwd)"
@@ -30,6 +32,11 @@ make_crate() {
         echo 'uuid = "1"'
         echo 'chrono = { version = "0.4", default-features = false, features = ["clock", "std"] }'
         echo 'serde_json = "1"'
+        if [ "${OPT_MACROS:-0}" = 1 ]; then
+            echo
+            echo "[profile.dev.build-override]"
+            echo "opt-level = 3"
+        fi
     } > "$dir/Cargo.toml"
     cp "$root/Cargo.lock" "$dir/Cargo.lock"
     {
@@ -76,7 +83,7 @@ seconds() { # runs "$@" (failing the script if it fails), prints elapsed seconds
 make_crate bench_derive derive
 make_crate bench_plain plain
 
-echo "models: $n; machine: $(nproc) cores; $(rustc --version)"
+echo "models: $n; machine: $(nproc) cores; $(rustc --version); OPT_MACROS=${OPT_MACROS:-0}"
 for kind in derive plain; do
     d="$work/bench_$kind"
     clean=$(seconds cargo build -q --manifest-path "$d/Cargo.toml" --target-dir "$work/target_$kind")

@@ -201,8 +201,8 @@ fn schema_paths() -> Vec<PathBuf> {
         .collect();
     paths.sort();
     assert!(
-        paths.len() >= 24,
-        "expected at least 24 fixtures in {}, found {}",
+        paths.len() >= 23,
+        "expected at least 23 fixtures in {}, found {}",
         dir.display(),
         paths.len()
     );
