@@ -441,3 +441,57 @@ fn a_migration_failing_halfway_changes_nothing() {
     migrate::down(&mut c, &[ok, bad], 1).expect("revert a");
     assert_eq!(catalog_with(&mut c, true), before);
 }
+
+/// Down scripts of large schemas still apply on a server with default lock settings: in one
+/// transaction, dropping 700 tables overflows the lock table; `schemac migrate down` commits
+/// every 100 tables (at the markers the down emitter writes).
+#[test]
+fn a_large_down_script_applies_without_overflowing_the_lock_table() {
+    use schema_pg::migrate::{self, MigrationFile};
+    let mut yaml = String::from("target: supabase\ntables:\n");
+    for i in 0..700 {
+        yaml.push_str(&format!(
+            "  t{i:03}:\n    timestamps: true\n    columns:\n      id: {{ type: uuid, primary_key: true, default: gen_random_uuid() }}\n      user_id: {{ type: uuid, default: auth.uid(), references: auth.users, on_delete: cascade }}\n"
+        ));
+        if i > 0 {
+            yaml.push_str(&format!(
+                "      parent_id: {{ type: uuid?, references: t{:03}, on_delete: cascade }}\n",
+                i - 1
+            ));
+        }
+        yaml.push_str("      title: { type: text, unique: true, check: \"char_length(title) < 100\" }\n      body: text?\n");
+        yaml.push_str("    indexes:\n      - { columns: [user_id, title] }\n      - { columns: [body] }\n      - { columns: [created_at] }\n");
+        yaml.push_str("    policies:\n      - { for: all, owner: user_id }\n      - { for: select, authenticated: true }\n");
+    }
+    let mut sources = Sources::new();
+    sources.add("big.yaml", yaml);
+    let schema = schema_core::compile(&sources).ir.expect("compiles");
+    let opts = EmitOptions::default();
+    let m = MigrationFile {
+        version: "1".into(),
+        name: "big".into(),
+        up: up::migration(&schema, &opts),
+        down: schema_core::emit::down::migration(&schema, &opts),
+    };
+    assert_eq!(
+        m.down
+            .matches(schema_core::emit::down::COMMIT_MARKER)
+            .count(),
+        6,
+        "700 tables: 6 commit points"
+    );
+    let (_db, mut c) = db("big_down");
+    migrate::up(&mut c, std::slice::from_ref(&m), None).expect("up applies");
+    // The whole down script in one transaction runs out of lock slots...
+    let mut tx = c.transaction().expect("begin");
+    let err = tx
+        .batch_execute(&m.down)
+        .expect_err("one transaction overflows the lock table");
+    assert_eq!(err.code().map(|c| c.code()), Some("53200"), "{err}");
+    drop(tx);
+    // ...while migrate down commits at the markers.
+    migrate::down(&mut c, std::slice::from_ref(&m), 1).expect("down applies in parts");
+    let left: i64 = c.query_one("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'", &[]).expect("count").get(0);
+    assert_eq!(left, 0);
+    assert!(migrate::applied(&mut c).expect("applied").is_empty());
+}

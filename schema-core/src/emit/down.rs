@@ -7,6 +7,16 @@ use crate::sql::ident::{qname, qualified, quote};
 use crate::types;
 use std::fmt::Write;
 
+/// Dropping a table holds ~40 locks (its indexes, constraints, policies, triggers...) until
+/// commit; PostgreSQL's default lock table (max_locks_per_transaction 64 x max_connections 100)
+/// overflows at a few hundred tables. Large down scripts therefore commit every this many tables.
+pub const TABLES_PER_TRANSACTION: usize = 100;
+
+/// A comment line that `schemac migrate down` treats as "commit here and continue in a new
+/// transaction". Outside schemac (psql in autocommit mode) it is just a comment.
+pub const COMMIT_MARKER: &str =
+    "-- schemac: commit (a new transaction keeps the lock table from overflowing)";
+
 pub fn migration(schema: &Schema, opts: &EmitOptions) -> String {
     let mut out = header("--", opts);
     let _ = writeln!(out, "-- Reverts the migration of the same name: drops every object it created, in reverse order.");
@@ -45,7 +55,10 @@ pub fn statements(schema: &Schema) -> Vec<String> {
         }
     }
     // Dropping a table drops its indexes, policies, grants and triggers with it.
-    for t in schema.tables.iter().rev() {
+    for (i, t) in schema.tables.iter().rev().enumerate() {
+        if i > 0 && i % TABLES_PER_TRANSACTION == 0 {
+            s.push(COMMIT_MARKER.to_string());
+        }
         s.push(format!("drop table {};", qualified("public", &t.name)));
     }
     for f in schema.functions.iter().rev() {
