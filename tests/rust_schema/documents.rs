@@ -16,7 +16,7 @@ use uuid::Uuid;
     policy(
         name = "members of a linked conversation read",
         for = "select",
-        using = "id in (select private.shared_document_ids())",
+        using = "id = any (array(select private.shared_document_ids()))",
     ),
     policy(name = "admins read", for = "select", role = "admin"),
     grant(

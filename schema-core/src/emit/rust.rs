@@ -937,7 +937,7 @@ fn table_items(out: &mut String, t: &Table, tn: &TableNames, names: &Names) {
         for f in &all {
             // rustfmt breaks the chain before `.try_get` when the line is too long (it counts the
             // `?` twice, so a line of 99 columns is already too long).
-            let long = 12 + width(&f.ident) + 2 + 12 + width(&f.name) + 3 + 1 > MAX_WIDTH;
+            let long = 12 + width(&f.ident) + 2 + 12 + width(&f.name) + 3 + 2 > MAX_WIDTH;
             let sep = if long { "\n                " } else { "" };
             let _ = writeln!(
                 out,
