@@ -12,6 +12,8 @@
 //!   not insert take their defaults (a column defaulting to `auth.uid()` becomes the actor).
 
 use crate::ir::{Command, Condition, DbRole, Grant, Helper, Rule, Schema, SqlType, Table};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Actor {
@@ -111,62 +113,202 @@ pub fn may_write(table: &Table, role: DbRole, cmd: Command, column: &str) -> boo
 }
 
 pub fn outcome(schema: &Schema, table: &Table, actor: Actor, cmd: Command) -> Outcome {
-    let Some(grant) = grant(table, actor.db_role(), cmd) else {
-        return Outcome::Refused;
-    };
-    let cols = grant.columns.clone();
-    if cols.as_ref().is_some_and(|c| c.is_empty()) {
-        return Outcome::Refused;
-    }
-    if actor == Actor::ServiceRole || !table.rls {
-        return Outcome::Allowed(cols);
-    }
-    match rules_truth(schema, table, actor, cmd, 0) {
-        Truth::Yes => Outcome::Allowed(cols),
-        Truth::Maybe(why) => Outcome::Conditional(why, cols),
-        Truth::No if cmd == Command::Insert => Outcome::Refused,
-        Truth::No => Outcome::Filtered,
-    }
+    Access::new(schema).outcome(table, actor, cmd)
 }
 
-fn rules_truth(schema: &Schema, table: &Table, actor: Actor, cmd: Command, depth: u32) -> Truth {
-    let rules: Vec<&Rule> = table
-        .rules
-        .iter()
-        .filter(|r| r.command == cmd && r.role == actor.db_role())
-        .collect();
-    let mut maybes: Vec<String> = Vec::new();
-    for r in rules {
-        let mut verdict = Truth::Yes;
-        let mut parts = Vec::new();
-        for c in &r.conditions {
-            match condition(schema, table, c, actor, cmd, depth) {
-                Truth::Yes => {}
-                Truth::No => {
-                    verdict = Truth::No;
-                    break;
-                }
-                Truth::Maybe(w) => {
-                    parts.push(w);
-                    verdict = Truth::Maybe(String::new());
-                }
+/// Evaluates outcomes of one schema: tables and member helpers indexed once, and the verdict of
+/// each parent table's select rules computed once per (table, actor, depth), so a document of
+/// every outcome is linear in the schema rather than quadratic. Gives exactly what `outcome`,
+/// `column_user` and `member_role` give.
+pub struct Access<'a> {
+    /// Tables by name (the first of a name, as a scan would find).
+    tables: BTreeMap<&'a str, &'a Table>,
+    /// (membership table, member column) of every member helper.
+    member_columns: BTreeSet<(&'a str, &'a str)>,
+    /// Member helper name -> the member role of its membership table (the first helper of a name).
+    member_helpers: BTreeMap<&'a str, MemberRole>,
+    /// `rules_truth` of parent tables' select rules, by (table, actor, depth).
+    parents: RefCell<BTreeMap<(&'a str, Actor, u32), Truth>>,
+}
+
+impl<'a> Access<'a> {
+    pub fn new(schema: &'a Schema) -> Self {
+        let mut tables = BTreeMap::new();
+        for t in &schema.tables {
+            tables.entry(t.name.as_str()).or_insert(t);
+        }
+        let mut member_columns = BTreeSet::new();
+        let mut through_of: BTreeMap<&str, &str> = BTreeMap::new();
+        for h in &schema.helpers {
+            if let Helper::MemberKeys {
+                name,
+                through,
+                user_column,
+                ..
+            } = h
+            {
+                member_columns.insert((through.as_str(), user_column.as_str()));
+                through_of.entry(name.as_str()).or_insert(through.as_str());
             }
         }
-        match verdict {
-            Truth::Yes => return Truth::Yes,
-            Truth::No => {}
-            Truth::Maybe(_) => {
-                let p = parts.join(" and ");
-                if !maybes.contains(&p) {
-                    maybes.push(p);
-                }
-            }
+        let mut roles: BTreeMap<&str, MemberRole> = BTreeMap::new();
+        let member_helpers = through_of
+            .into_iter()
+            .map(|(name, through)| {
+                let role = roles
+                    .entry(through)
+                    .or_insert_with(|| member_role(schema, through))
+                    .clone();
+                (name, role)
+            })
+            .collect();
+        Access {
+            tables,
+            member_columns,
+            member_helpers,
+            parents: RefCell::new(BTreeMap::new()),
         }
     }
-    if maybes.is_empty() {
-        Truth::No
-    } else {
-        Truth::Maybe(maybes.join(" or "))
+
+    /// `outcome(schema, table, actor, cmd)`.
+    pub fn outcome(&self, table: &'a Table, actor: Actor, cmd: Command) -> Outcome {
+        let Some(grant) = grant(table, actor.db_role(), cmd) else {
+            return Outcome::Refused;
+        };
+        let cols = grant.columns.clone();
+        if cols.as_ref().is_some_and(|c| c.is_empty()) {
+            return Outcome::Refused;
+        }
+        if actor == Actor::ServiceRole || !table.rls {
+            return Outcome::Allowed(cols);
+        }
+        match self.rules_truth(table, actor, cmd, 0) {
+            Truth::Yes => Outcome::Allowed(cols),
+            Truth::Maybe(why) => Outcome::Conditional(why, cols),
+            Truth::No if cmd == Command::Insert => Outcome::Refused,
+            Truth::No => Outcome::Filtered,
+        }
+    }
+
+    /// `column_user(schema, table, column)`.
+    pub fn column_user(&self, table: &str, column: &str) -> Actor {
+        if self.member_columns.contains(&(table, column)) {
+            Actor::Member
+        } else {
+            Actor::Owner
+        }
+    }
+
+    fn rules_truth(&self, table: &'a Table, actor: Actor, cmd: Command, depth: u32) -> Truth {
+        let rules: Vec<&Rule> = table
+            .rules
+            .iter()
+            .filter(|r| r.command == cmd && r.role == actor.db_role())
+            .collect();
+        let mut maybes: Vec<String> = Vec::new();
+        for r in rules {
+            let mut verdict = Truth::Yes;
+            let mut parts = Vec::new();
+            for c in &r.conditions {
+                match self.condition(table, c, actor, cmd, depth) {
+                    Truth::Yes => {}
+                    Truth::No => {
+                        verdict = Truth::No;
+                        break;
+                    }
+                    Truth::Maybe(w) => {
+                        parts.push(w);
+                        verdict = Truth::Maybe(String::new());
+                    }
+                }
+            }
+            match verdict {
+                Truth::Yes => return Truth::Yes,
+                Truth::No => {}
+                Truth::Maybe(_) => {
+                    let p = parts.join(" and ");
+                    if !maybes.contains(&p) {
+                        maybes.push(p);
+                    }
+                }
+            }
+        }
+        if maybes.is_empty() {
+            Truth::No
+        } else {
+            Truth::Maybe(maybes.join(" or "))
+        }
+    }
+
+    /// `rules_truth` of a parent table's select rules, computed once per (table, actor, depth).
+    fn parent_truth(&self, parent: &'a Table, actor: Actor, depth: u32) -> Truth {
+        let key = (parent.name.as_str(), actor, depth);
+        if let Some(t) = self.parents.borrow().get(&key) {
+            return t.clone();
+        }
+        let t = self.rules_truth(parent, actor, Command::Select, depth);
+        self.parents.borrow_mut().insert(key, t.clone());
+        t
+    }
+
+    fn condition(
+        &self,
+        table: &Table,
+        c: &Condition,
+        actor: Actor,
+        cmd: Command,
+        depth: u32,
+    ) -> Truth {
+        match c {
+            Condition::Always => Truth::Yes,
+            Condition::Owner { column } => {
+                // An insert cannot set a column the actor may not write: it takes its default.
+                if matches!(cmd, Command::Insert) && !may_write(table, actor.db_role(), cmd, column)
+                {
+                    return if column_default_is_uid(table, column) {
+                        Truth::Yes
+                    } else {
+                        Truth::Maybe(format!("`{column}` takes its default"))
+                    };
+                }
+                yes_if(actor == self.column_user(&table.name, column))
+            }
+            Condition::HasRole { role } => yes_if(actor == Actor::Admin && role == "admin"),
+            Condition::Member { helper, .. } => {
+                if actor != Actor::Member {
+                    return Truth::No;
+                }
+                match self.member_helpers.get(helper.as_str()) {
+                    Some(MemberRole::Any | MemberRole::Role(_)) => Truth::Yes,
+                    _ => Truth::Maybe("the member's role passes the role filter".into()),
+                }
+            }
+            Condition::Parent {
+                parent,
+                owner: Some(col),
+                ..
+            } => yes_if(actor == self.column_user(&parent.name, col)),
+            Condition::Parent {
+                parent,
+                owner: None,
+                ..
+            } => {
+                if depth > 8 {
+                    return Truth::Maybe("the parent row is visible".into());
+                }
+                match self.tables.get(parent.name.as_str()) {
+                    Some(p) => self.parent_truth(p, actor, depth + 1),
+                    None => Truth::Maybe("the parent row is visible".into()),
+                }
+            }
+            Condition::Custom { using, check } => {
+                let text = match cmd {
+                    Command::Insert => check.as_deref().or(using.as_deref()),
+                    _ => using.as_deref().or(check.as_deref()),
+                };
+                Truth::Maybe(format!("`{}`", text.unwrap_or("custom")))
+            }
+        }
     }
 }
 
@@ -224,69 +366,6 @@ fn column_default_is_uid(table: &Table, column: &str) -> bool {
         .column(column)
         .and_then(|c| c.default.as_deref())
         .is_some_and(|d| d.eq_ignore_ascii_case("auth.uid()"))
-}
-
-fn condition(
-    schema: &Schema,
-    table: &Table,
-    c: &Condition,
-    actor: Actor,
-    cmd: Command,
-    depth: u32,
-) -> Truth {
-    match c {
-        Condition::Always => Truth::Yes,
-        Condition::Owner { column } => {
-            // An insert cannot set a column the actor may not write: it takes its default.
-            if matches!(cmd, Command::Insert) && !may_write(table, actor.db_role(), cmd, column) {
-                return if column_default_is_uid(table, column) {
-                    Truth::Yes
-                } else {
-                    Truth::Maybe(format!("`{column}` takes its default"))
-                };
-            }
-            yes_if(actor == column_user(schema, &table.name, column))
-        }
-        Condition::HasRole { role } => yes_if(actor == Actor::Admin && role == "admin"),
-        Condition::Member { helper, .. } => {
-            if actor != Actor::Member {
-                return Truth::No;
-            }
-            let through = schema.helpers.iter().find_map(|h| match h {
-                Helper::MemberKeys { name, through, .. } if name == helper => Some(through.clone()),
-                _ => None,
-            });
-            match through.map(|t| member_role(schema, &t)) {
-                Some(MemberRole::Any | MemberRole::Role(_)) => Truth::Yes,
-                _ => Truth::Maybe("the member's role passes the role filter".into()),
-            }
-        }
-        Condition::Parent {
-            parent,
-            owner: Some(col),
-            ..
-        } => yes_if(actor == column_user(schema, &parent.name, col)),
-        Condition::Parent {
-            parent,
-            owner: None,
-            ..
-        } => {
-            if depth > 8 {
-                return Truth::Maybe("the parent row is visible".into());
-            }
-            match schema.tables.iter().find(|t| t.name == parent.name) {
-                Some(p) => rules_truth(schema, p, actor, Command::Select, depth + 1),
-                None => Truth::Maybe("the parent row is visible".into()),
-            }
-        }
-        Condition::Custom { using, check } => {
-            let text = match cmd {
-                Command::Insert => check.as_deref().or(using.as_deref()),
-                _ => using.as_deref().or(check.as_deref()),
-            };
-            Truth::Maybe(format!("`{}`", text.unwrap_or("custom")))
-        }
-    }
 }
 
 fn yes_if(b: bool) -> Truth {

@@ -1,6 +1,6 @@
 //! `policies.md`: the access matrix a reviewer reads in a pull request, table by table.
 
-use super::access::{outcome, Actor, Outcome};
+use super::access::{Access, Actor, Outcome};
 use super::up::policies;
 use super::{finish, header, EmitOptions};
 use crate::ir::{Command, Schema};
@@ -25,6 +25,7 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
          expected outcome in the policy tests). Inserts write the owner's row the way the actor would through the API:\n\
          columns the actor may not insert take their defaults (`auth.uid()` defaults become the actor)."
     );
+    let access = Access::new(schema);
     for t in &schema.tables {
         let _ = writeln!(out, "\n## `{}`\n", t.name);
         if let Some(c) = &t.comment {
@@ -38,7 +39,7 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
         for actor in Actor::ALL {
             let cells: Vec<String> = Command::ALL
                 .iter()
-                .map(|c| cell(&outcome(schema, t, actor, *c), t.columns.len()))
+                .map(|c| cell(&access.outcome(t, actor, *c), t.columns.len()))
                 .collect();
             let _ = writeln!(out, "| {} | {} |", actor.name(), cells.join(" | "));
         }

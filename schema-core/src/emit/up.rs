@@ -4,6 +4,7 @@ use super::{finish, header, EmitOptions};
 use crate::ir::{self, Command, Condition, DbRole, Helper, Returns, Rule, Schema, SqlType};
 use crate::sql::ident::{dollar_quote, list, literal, qname, qualified, quote};
 use crate::types;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The full "create everything" migration for `schema`.
@@ -54,9 +55,10 @@ pub fn statements(schema: &Schema) -> Vec<String> {
             s.push(create_index(t, ix, vs.as_deref()));
         }
     }
+    let roles = HelperRoles::new(schema);
     for h in &schema.helpers {
         s.push(helper(schema, h));
-        s.extend(helper_grants(schema, h));
+        s.extend(helper_grants_with(schema, h, &roles));
     }
     for f in &schema.functions {
         s.extend(function_all(f, vs.as_deref()));
@@ -209,22 +211,51 @@ pub(crate) fn create_index(t: &ir::Table, ix: &ir::Index, vs: Option<&str>) -> S
 }
 
 /// Roles that need a helper: the roles of the rules that use it.
-fn helper_roles(schema: &Schema, name: &str) -> Vec<DbRole> {
-    let mut roles = vec![DbRole::Authenticated];
-    for t in &schema.tables {
-        for r in &t.rules {
-            let uses = r.conditions.iter().any(|c| match c {
-                Condition::Member { helper, .. } => helper == name,
-                Condition::HasRole { .. } => name == "has_role",
-                _ => false,
-            });
-            if uses && !roles.contains(&r.role) {
-                roles.push(r.role);
+/// The roles whose policies call each helper (a member helper by name, `has_role` for role
+/// checks), found in one pass over every rule of the schema.
+struct HelperRoles<'a> {
+    by_name: BTreeMap<&'a str, Vec<DbRole>>,
+}
+
+impl<'a> HelperRoles<'a> {
+    fn new(schema: &'a Schema) -> Self {
+        let mut by_name: BTreeMap<&str, Vec<DbRole>> = BTreeMap::new();
+        for t in &schema.tables {
+            for r in &t.rules {
+                let mut used: Vec<&str> = Vec::new();
+                for c in &r.conditions {
+                    let name = match c {
+                        Condition::Member { helper, .. } => helper.as_str(),
+                        Condition::HasRole { .. } => "has_role",
+                        _ => continue,
+                    };
+                    if !used.contains(&name) {
+                        used.push(name);
+                    }
+                }
+                for name in used {
+                    let roles = by_name.entry(name).or_default();
+                    if !roles.contains(&r.role) {
+                        roles.push(r.role);
+                    }
+                }
             }
         }
+        HelperRoles { by_name }
     }
-    roles.sort();
-    roles
+
+    /// The roles granted execute on helper `name`: `authenticated` and every role whose policies
+    /// call it, sorted.
+    fn get(&self, name: &str) -> Vec<DbRole> {
+        let mut roles = vec![DbRole::Authenticated];
+        for r in self.by_name.get(name).into_iter().flatten() {
+            if !roles.contains(r) {
+                roles.push(*r);
+            }
+        }
+        roles.sort();
+        roles
+    }
 }
 
 pub(crate) fn helper(schema: &Schema, h: &Helper) -> String {
@@ -282,6 +313,11 @@ pub(crate) fn helper(schema: &Schema, h: &Helper) -> String {
 }
 
 pub(crate) fn helper_grants(schema: &Schema, h: &Helper) -> Vec<String> {
+    helper_grants_with(schema, h, &HelperRoles::new(schema))
+}
+
+/// `helper_grants` with the helpers' roles already found (once for every helper of the schema).
+fn helper_grants_with(schema: &Schema, h: &Helper, helper_roles: &HelperRoles) -> Vec<String> {
     let sig = format!(
         "{}({})",
         qualified(&schema.helpers_schema, h.name()),
@@ -294,7 +330,8 @@ pub(crate) fn helper_grants(schema: &Schema, h: &Helper) -> Vec<String> {
         list(&["anon", "authenticated", "service_role"])
     )];
     if !matches!(h, Helper::SetUpdatedAt { .. }) {
-        let mut roles: Vec<&str> = helper_roles(schema, h.name())
+        let mut roles: Vec<&str> = helper_roles
+            .get(h.name())
             .iter()
             .map(|r| r.name())
             .collect();

@@ -1,7 +1,8 @@
 //! The app's typical queries, derived from the policies of any schema, each as the actor runs it (RLS does the filtering) and as `service_role` runs it with the equivalent explicit filter.
 //!
 //! Generic rules (per table with RLS and a `select` grant for `authenticated`):
-//! * an owner rule (`owner: col`): "owner lists their rows" — `select ... order by <key> limit 50`;
+//! * an owner rule (`owner: col`): "owner lists their rows" — `select ... order by <updated_at or
+//!   created_at desc, then key> limit 50` (newest first, as app lists are);
 //! * a parent rule (`parent: {column}`): "read one parent's children" as the parent's owner;
 //! * a parent whose own read rules include a member rule: "a member reads a shared parent's
 //!   children" as a member who does not own the parent; and for the parent itself "a member opens
@@ -429,6 +430,13 @@ pub fn resolve(
         };
         match s.kind {
             QueryKind::OwnerList => {
+                // Lists show the newest rows first (conversations by last update, usage by time),
+                // as apps do; the primary key is the fallback for tables without timestamps.
+                let key = ["updated_at", "created_at"]
+                    .iter()
+                    .find(|c| t.column(c).is_some())
+                    .map(|c| format!("{} desc, {key}", quote(c)))
+                    .unwrap_or_else(|| key.clone());
                 out.push(Query {
                     name: format!("{}: owner lists their rows", t.name),
                     kind: s.kind,
