@@ -185,3 +185,42 @@ pub fn catalog_with(client: &mut Client, columns_by_name: bool) -> String {
     }
     out
 }
+
+/// Every feature fixture (`tests/cases/*/schema.yaml`), sorted; fails if fewer than `at_least`.
+pub fn case_schemas(at_least: usize) -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cases");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path().join("schema.yaml"))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    assert!(
+        paths.len() >= at_least,
+        "expected at least {at_least} fixtures in {}, found {}",
+        dir.display(),
+        paths.len()
+    );
+    paths
+}
+
+/// A fresh database with the Supabase platform, connected as the (non-superuser) `postgres`
+/// role that runs migrations on Supabase. The database is dropped with the returned handle.
+pub fn platform_db(label: &str, mode: schema_pg::GrantMode) -> (schema_pg::TestDatabase, Client) {
+    let db =
+        schema_pg::TestDatabase::create(schema_pg::shared(), label).expect("create test database");
+    let mut admin = db.connect_admin().expect("connect as superuser");
+    schema_pg::install_supabase_platform(&mut admin, mode).expect("install the Supabase platform");
+    let client = db.connect_as("postgres").expect("connect as postgres");
+    (db, client)
+}
+
+/// Runs `sql`, panicking with the server's full message when it fails.
+pub fn apply(client: &mut Client, what: &str, sql: &str) {
+    if let Err(e) = client.batch_execute(sql) {
+        panic!(
+            "{what} failed: {}",
+            schema_pg::error::describe_postgres_error(&e)
+        );
+    }
+}

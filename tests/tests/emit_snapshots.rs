@@ -61,20 +61,7 @@ fn emit_all(schema: &ir::Schema) -> Vec<(&'static str, String)> {
 
 /// Every fixture path, sorted (the glob in `fixtures` snapshots the same set).
 fn fixture_paths() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path().join("schema.yaml"))
-        .filter(|p| p.is_file())
-        .collect();
-    paths.sort();
-    assert!(
-        paths.len() >= 23,
-        "expected at least 23 fixtures in {}, found {}",
-        dir.display(),
-        paths.len()
-    );
-    paths
+    schemac_tests::case_schemas(23)
 }
 
 /// Every schema under test: the fixtures and the app's `schema.yaml`.

@@ -6,9 +6,8 @@
 use schema_core::lint::{self, Finding};
 use schema_core::{render, Code, Compilation, Diagnostic, Severity, Sources};
 use schema_pg::lint_live::{self, LiveOptions, LiveReport};
-use schema_pg::postgres::Client;
-use schema_pg::{install_supabase_platform, shared, GrantMode, TestDatabase};
-use schemac_tests::{committed_migration, workspace_root};
+use schema_pg::GrantMode;
+use schemac_tests::{apply, committed_migration, platform_db, workspace_root};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -232,23 +231,6 @@ fn migration_checks_need_a_change() {
 // ---------------------------------------------------------------------------------------------
 // Live
 // ---------------------------------------------------------------------------------------------
-
-fn platform_db(label: &str, mode: GrantMode) -> (TestDatabase, Client) {
-    let db = TestDatabase::create(shared(), label).expect("create test database");
-    let mut admin = db.connect_admin().expect("connect as superuser");
-    install_supabase_platform(&mut admin, mode).expect("install the Supabase platform");
-    let client = db.connect_as("postgres").expect("connect as postgres");
-    (db, client)
-}
-
-fn apply(client: &mut Client, what: &str, sql: &str) {
-    if let Err(e) = client.batch_execute(sql) {
-        panic!(
-            "{what} failed: {}",
-            schema_pg::error::describe_postgres_error(&e)
-        );
-    }
-}
 
 fn live_text(r: &LiveReport) -> String {
     rendered(&r.sources, &r.diagnostics)

@@ -3,32 +3,13 @@
 //! policies isolate users and keep them from making themselves admin.
 
 use schema_pg::postgres::{Client, Transaction};
-use schema_pg::{act_as, install_supabase_platform, shared, Actor, GrantMode, TestDatabase};
-use schemac_tests::{catalog, committed_migration, workspace_root};
+use schema_pg::{act_as, Actor, GrantMode, TestDatabase};
+use schemac_tests::{apply, catalog, committed_migration, platform_db, workspace_root};
 use uuid::Uuid;
 
 const ALICE: &str = "00000000-0000-4000-8000-000000000001";
 const BOB: &str = "00000000-0000-4000-8000-000000000002";
 const CAROL: &str = "00000000-0000-4000-8000-0000000000c0";
-
-/// A fresh database with the Supabase platform, connected as the (non-superuser) `postgres`
-/// role that runs migrations on Supabase.
-fn platform_db(label: &str, mode: GrantMode) -> (TestDatabase, Client) {
-    let db = TestDatabase::create(shared(), label).expect("create test database");
-    let mut admin = db.connect_admin().expect("connect as superuser");
-    install_supabase_platform(&mut admin, mode).expect("install the Supabase platform");
-    let client = db.connect_as("postgres").expect("connect as postgres");
-    (db, client)
-}
-
-fn apply(client: &mut Client, what: &str, sql: &str) {
-    if let Err(e) = client.batch_execute(sql) {
-        panic!(
-            "{what} failed: {}",
-            schema_pg::error::describe_postgres_error(&e)
-        );
-    }
-}
 
 fn count(client: &mut Client, sql: &str) -> i64 {
     client

@@ -193,19 +193,7 @@ fn compile(path: &Path) -> ir::Schema {
 
 /// The fixtures and the app's `schema.yaml`.
 fn schema_paths() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path().join("schema.yaml"))
-        .filter(|p| p.is_file())
-        .collect();
-    paths.sort();
-    assert!(
-        paths.len() >= 23,
-        "expected at least 23 fixtures in {}, found {}",
-        dir.display(),
-        paths.len()
-    );
+    let mut paths = schemac_tests::case_schemas(23);
     paths.push(schemac_tests::workspace_root().join("schema.yaml"));
     paths
 }

@@ -11,21 +11,29 @@ use marked_yaml::{LoadError, LoaderOptions, Node};
 /// Parses one YAML schema file. Errors go to `diags`; the returned `File` holds whatever could be
 /// read (stages keep going after errors so one run reports as much as possible).
 pub fn parse(source: SourceId, text: &str, diags: &mut Diagnostics) -> File {
-    let options = LoaderOptions::default()
-        .error_on_duplicate_keys(true)
-        .prevent_coercion(true);
-    let root = match marked_yaml::parse_yaml_with_options(source.0 as usize, text, options) {
-        Ok(node) => node,
-        Err(e) => {
-            diags.push(load_error(source, e));
-            return File::default();
-        }
+    let Some(root) = load(source, text, diags) else {
+        return File::default();
     };
     let mut r = Reader {
         diags,
         lines: text.split('\n').collect(),
     };
     r.file(&root)
+}
+
+/// Loads the YAML node tree (duplicate keys are errors, scalars keep whether they were quoted);
+/// a syntax error becomes a diagnostic.
+fn load(source: SourceId, text: &str, diags: &mut Diagnostics) -> Option<Node> {
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
+    match marked_yaml::parse_yaml_with_options(source.0 as usize, text, options) {
+        Ok(node) => Some(node),
+        Err(e) => {
+            diags.push(load_error(source, e));
+            None
+        }
+    }
 }
 
 fn load_error(source: SourceId, e: LoadError) -> Diagnostic {
@@ -1019,15 +1027,8 @@ pub fn parse_suite(
     use crate::emit::access::Actor;
     use crate::ir::Command;
     use crate::suite::*;
-    let options = LoaderOptions::default()
-        .error_on_duplicate_keys(true)
-        .prevent_coercion(true);
-    let root = match marked_yaml::parse_yaml_with_options(source.0 as usize, text, options) {
-        Ok(node) => node,
-        Err(e) => {
-            diags.push(load_error(source, e));
-            return Suite::default();
-        }
+    let Some(root) = load(source, text, diags) else {
+        return Suite::default();
     };
     let mut r = Reader {
         diags,
