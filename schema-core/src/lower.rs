@@ -70,6 +70,12 @@ struct Lower<'d> {
     table_pks: BTreeMap<String, Vec<String>>,
     declared_functions: Vec<String>,
     hints: ir::Hints,
+    /// Canonical SQL of the expressions that cannot refer to columns (defaults), by (text, what),
+    /// with the functions in scope when checked: see `column_expr`.
+    constant_exprs: BTreeMap<(String, String), (Vec<String>, String)>,
+    /// `schema.name` of every helper (see `helper_functions`), with the helper count and schema
+    /// it was built for.
+    helper_functions: (usize, String, Vec<String>),
 }
 
 pub fn lower(file: &syn::File, diags: &mut Diagnostics) -> ir::Schema {
@@ -83,6 +89,8 @@ pub fn lower(file: &syn::File, diags: &mut Diagnostics) -> ir::Schema {
         table_pks: BTreeMap::new(),
         declared_functions: Vec::new(),
         hints: ir::Hints::default(),
+        constant_exprs: BTreeMap::new(),
+        helper_functions: (0, String::new(), Vec::new()),
     };
     l.run(file)
 }
@@ -161,17 +169,19 @@ impl Lower<'_> {
     }
 
     fn parse_type(&mut self, ty: &Name, path: &str) -> Option<SqlType> {
-        let enums: Vec<String> = self.enums.iter().map(|e| e.name.clone()).collect();
-        let refs: Vec<&str> = enums.iter().map(|s| s.as_str()).collect();
+        // Borrowed (not cloned) for every column: errors below go to `self.diags` directly.
+        let refs: Vec<&str> = self.enums.iter().map(|e| e.name.as_str()).collect();
         match types::parse(&ty.value, &refs) {
             Ok(t) => {
                 if contains_vector(&t) && self.vector_schema.is_none() {
-                    self.error(
-                        Code::UnknownType,
-                        ty.span,
-                        path,
-                        format!("type `{}` needs the `vector` extension", ty.value),
-                        "add `extensions: [{ name: vector, schema: extensions }]`",
+                    self.diags.push(
+                        Diagnostic::error(
+                            Code::UnknownType,
+                            ty.span,
+                            path,
+                            format!("type `{}` needs the `vector` extension", ty.value),
+                        )
+                        .help("add `extensions: [{ name: vector, schema: extensions }]`"),
                     );
                     return None;
                 }
@@ -204,22 +214,26 @@ impl Lower<'_> {
                     Some(s) => format!("did you mean `{s}`? types: {}", backticked(&cands)),
                     None => format!("types: {}", backticked(&cands)),
                 };
-                self.error(
-                    Code::UnknownType,
-                    ty.span,
-                    path,
-                    format!("unknown type `{t}`"),
-                    help,
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::UnknownType,
+                        ty.span,
+                        path,
+                        format!("unknown type `{t}`"),
+                    )
+                    .help(help),
                 );
                 None
             }
             Err(types::TypeError::BadArgs(msg)) => {
-                self.error(
-                    Code::UnknownType,
-                    ty.span,
-                    path,
-                    format!("invalid type `{}`: {msg}", ty.value),
-                    "e.g. `varchar(80)`, `numeric(10, 2)`, `vector(384)`",
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::UnknownType,
+                        ty.span,
+                        path,
+                        format!("invalid type `{}`: {msg}", ty.value),
+                    )
+                    .help("e.g. `varchar(80)`, `numeric(10, 2)`, `vector(384)`"),
                 );
                 None
             }
@@ -640,6 +654,21 @@ impl Lower<'_> {
         v
     }
 
+    /// `schema.name` of every helper, in name order. Helpers are only ever added (by name, which
+    /// is their key), so the list is rebuilt only when their number or schema changed.
+    fn helper_functions(&mut self) -> &[String] {
+        let (count, schema, _) = &self.helper_functions;
+        if *count != self.helpers.len() || *schema != self.helpers_schema {
+            let names = self
+                .helpers
+                .values()
+                .map(|h| format!("{}.{}", self.helpers_schema, h.name()))
+                .collect();
+            self.helper_functions = (self.helpers.len(), self.helpers_schema.clone(), names);
+        }
+        &self.helper_functions.2
+    }
+
     fn column_expr(
         &mut self,
         text: &Name,
@@ -648,13 +677,21 @@ impl Lower<'_> {
         what: &str,
         allow_columns: bool,
     ) -> Option<String> {
-        let cols: Vec<String> = self
+        let functions = self.functions_in_scope();
+        // An expression that cannot refer to columns checks the same in every table, so each
+        // distinct one is parsed and checked once. Only successes are kept (they add no
+        // diagnostic); anything else is checked again where it is written, for its diagnostics.
+        let key = (!allow_columns).then(|| (text.value.clone(), what.to_string()));
+        if let Some((f, sql)) = key.as_ref().and_then(|k| self.constant_exprs.get(k)) {
+            if *f == functions {
+                return Some(sql.clone());
+            }
+        }
+        let col_refs: Vec<&str> = self
             .table_cols
             .get(table)
-            .map(|c| c.iter().map(|(n, _)| n.clone()).collect())
+            .map(|c| c.iter().map(|(n, _)| n.as_str()).collect())
             .unwrap_or_default();
-        let col_refs: Vec<&str> = cols.iter().map(|s| s.as_str()).collect();
-        let functions = self.functions_in_scope();
         let lookup = |_: &str| None;
         let scope = Scope {
             table: Some((table, col_refs)),
@@ -667,7 +704,12 @@ impl Lower<'_> {
             forbid_user_metadata: false,
             what,
         };
-        expr::check(text, path, &scope, self.diags)
+        let sql = expr::check(text, path, &scope, self.diags);
+        if let (Some(key), Some(sql)) = (key, &sql) {
+            self.constant_exprs
+                .insert(key, (functions.clone(), sql.clone()));
+        }
+        sql
     }
 
     fn table(
@@ -1675,11 +1717,7 @@ impl Lower<'_> {
         if p.using.is_some() || p.check.is_some() {
             let functions = {
                 let mut f = self.functions_in_scope();
-                f.extend(
-                    self.helpers
-                        .values()
-                        .map(|h| format!("{}.{}", self.helpers_schema, h.name())),
-                );
+                f.extend_from_slice(self.helper_functions());
                 f
             };
             let lookup = self.lookup();

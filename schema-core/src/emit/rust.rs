@@ -111,6 +111,11 @@ const ATTR_WIDTH: usize = 70;
 /// `short_array_element_width_threshold`: literals at most this wide share lines in a long array.
 const SHORT_ITEM: usize = 10;
 
+/// True when a line of `columns` columns fits in `max_width`.
+fn fits(columns: usize) -> bool {
+    columns <= MAX_WIDTH
+}
+
 /// The Rust models file for `schema`.
 pub fn models(schema: &Schema, opts: &EmitOptions) -> String {
     let names = Names::new(schema);
@@ -303,6 +308,17 @@ fn indent(out: &mut String, n: usize) {
     out.push_str(&SPACES[..n]);
 }
 
+fn push_all(out: &mut String, parts: &[&str]) {
+    for p in parts {
+        out.push_str(p);
+    }
+}
+
+/// The width of `parts` written one after the other.
+fn parts_width(parts: &[&str]) -> usize {
+    parts.iter().map(|p| width(p)).sum()
+}
+
 /// `items` separated by `, `.
 fn push_list<S: AsRef<str>>(out: &mut String, items: &[S]) {
     for (i, item) in items.iter().enumerate() {
@@ -335,6 +351,21 @@ fn lit(s: &str) -> String {
 fn doc(out: &mut String, ind: usize, text: &str) {
     indent(out, ind);
     out.push_str("///");
+    // Most text is printable ASCII with single spaces already: written as it is.
+    let plain = text
+        .bytes()
+        .all(|b| (b'!'..=b'~').contains(&b) || b == b' ')
+        && !text.starts_with(' ')
+        && !text.ends_with(' ')
+        && !text.contains("  ");
+    if plain {
+        if !text.is_empty() {
+            out.push(' ');
+            out.push_str(text);
+        }
+        out.push('\n');
+        return;
+    }
     for word in text
         .split(|c: char| c.is_whitespace() || c.is_control())
         .filter(|w| !w.is_empty())
@@ -343,6 +374,16 @@ fn doc(out: &mut String, ind: usize, text: &str) {
         out.push_str(word);
     }
     out.push('\n');
+}
+
+/// A doc comment naming `code` in backticks.
+fn doc_code(out: &mut String, ind: usize, code: &str) {
+    if code.bytes().all(|b| (b'!'..=b'~').contains(&b)) {
+        indent(out, ind);
+        push_all(out, &["/// `", code, "`\n"]);
+    } else {
+        doc(out, ind, &format!("`{code}`"));
+    }
 }
 
 /// An empty doc line (a paragraph break).
@@ -359,9 +400,7 @@ fn attr(out: &mut String, ind: usize, path: &str, args: &[&str]) {
     out.push_str("#[");
     out.push_str(path);
     // Like a call: a single argument stays on the line whenever it fits.
-    if (args.len() == 1 || args_width <= ATTR_WIDTH)
-        && ind + path.len() + args_width + 5 <= MAX_WIDTH
-    {
+    if (args.len() == 1 || args_width <= ATTR_WIDTH) && fits(ind + path.len() + args_width + 5) {
         out.push('(');
         push_list(out, args);
         out.push_str(")]\n");
@@ -378,10 +417,10 @@ fn attr(out: &mut String, ind: usize, path: &str, args: &[&str]) {
 }
 
 /// `{lhs} = {value};` at indentation `ind`, `value` on the next line when it does not fit.
-fn assign(out: &mut String, ind: usize, lhs: &str, value: &str) {
+fn assign(out: &mut String, ind: usize, lhs: &[&str], value: &str) {
     indent(out, ind);
-    out.push_str(lhs);
-    if ind + width(lhs) + 3 + width(value) + 1 <= MAX_WIDTH {
+    push_all(out, lhs);
+    if fits(ind + parts_width(lhs) + 3 + width(value) + 1) {
         out.push_str(" = ");
     } else {
         out.push_str(" =\n");
@@ -391,7 +430,7 @@ fn assign(out: &mut String, ind: usize, lhs: &str, value: &str) {
     out.push_str(";\n");
 }
 
-/// `{lhs} = {open}{items}{close};` at indentation `ind` for an array (`open` is `[` or `&[`):
+/// `{lhs} = {open}{items}];` at indentation `ind` for an array (`open` is `[` or `&[`):
 /// on one line, else on the next line, else one item per line (several per line when every item
 /// is a short literal). `items` are single-line.
 fn assign_array(
@@ -408,9 +447,9 @@ fn assign_array(
     let horizontal = items.len() <= 1 || items_width <= ARRAY_WIDTH;
     indent(out, ind);
     out.push_str(lhs);
-    if horizontal && ind + width(lhs) + 3 + one_line + 1 <= MAX_WIDTH {
+    if horizontal && fits(ind + width(lhs) + 3 + one_line + 1) {
         out.push_str(" = ");
-    } else if horizontal && ind + 4 + one_line + 1 <= MAX_WIDTH {
+    } else if horizontal && fits(ind + 4 + one_line + 1) {
         out.push_str(" =\n");
         indent(out, ind + 4);
     } else {
@@ -422,7 +461,7 @@ fn assign_array(
             let mut col = 0;
             for item in items {
                 let w = width(item);
-                if col > 0 && col + 2 + w + 1 <= MAX_WIDTH {
+                if col > 0 && fits(col + 2 + w + 1) {
                     out.push(' ');
                     col += 1;
                 } else {
@@ -547,7 +586,7 @@ fn enum_items(out: &mut String, e: &Enum, name: &str) {
     } else {
         out.push_str("        match *self {\n");
         for (variant, value) in variants.iter().zip(&values) {
-            if 12 + 6 + width(variant) + 4 + width(value) + 1 <= MAX_WIDTH {
+            if fits(12 + 6 + width(variant) + 4 + width(value) + 1) {
                 let _ = writeln!(out, "            Self::{variant} => {value},");
             } else {
                 // rustfmt moves a body that does not fit after `=>` into a block.
@@ -560,11 +599,11 @@ fn enum_items(out: &mut String, e: &Enum, name: &str) {
         out.push_str("        }\n");
     }
     out.push_str("    }\n}\n");
-    let _ = writeln!(
-        out,
-        "\nimpl std::fmt::Display for {name} {{\n    \
-         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        \
-         f.write_str(self.as_str())\n    }}\n}}"
+    out.push('\n');
+    impl_for(out, "std::fmt::Display", name);
+    out.push_str(
+        "    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        \
+         f.write_str(self.as_str())\n    }\n}\n",
     );
 }
 
@@ -582,6 +621,10 @@ struct Field<'a> {
     base: String,
     /// The field type: `base`, or `Option<base>` when the column is nullable.
     ty: String,
+    /// The field's doc comment line (`doc_text`; a primary key column is never in an update).
+    doc: String,
+    /// The name may trip `non_snake_case` (a `__` inside it).
+    not_snake: bool,
 }
 
 impl Field<'_> {
@@ -592,72 +635,85 @@ impl Field<'_> {
         }
     }
 
-    /// The doc line: SQL type, nullability, default, identity or generation, comment.
-    fn doc(&self, out: &mut String, primary_key: bool) {
-        let c = self.column;
-        let mut text = format!("`{}` `{}`", c.name, type_doc(&c.ty));
-        if primary_key {
-            text.push_str(", primary key");
-        }
-        if c.nullable {
-            text.push_str(", nullable");
-        }
-        if let Some(d) = &c.default {
-            let _ = write!(text, ", default `{d}`");
-        }
-        match c.identity {
-            Some(Identity::Always) => text.push_str(", identity always"),
-            Some(Identity::ByDefault) => text.push_str(", identity by default"),
-            None => {}
-        }
-        if let Some(g) = &c.generated {
-            let _ = write!(text, ", generated as `{g}`");
-        }
-        if let Some(comment) = &c.comment {
-            text.push_str(": ");
-            text.push_str(comment);
-        }
-        text.push('.');
-        doc(out, 4, &text);
+    fn doc(&self, out: &mut String) {
+        out.push_str(&self.doc);
     }
 
-    /// The value of `values()` for this field: `Some(&self.f)`, or `self.f` as an optional
+    /// The tuple of `values()` for this field: `Some(&self.f)`, or `self.f` as an optional
     /// parameter.
-    fn param(&self, required: bool) -> Param<'_> {
-        if required {
-            Param::Required(&self.ident)
-        } else {
-            Param::Optional(&self.ident)
+    fn item(&self, required: bool) -> Item<'_> {
+        Item {
+            name: &self.name,
+            param: if required {
+                Param::Required(&self.ident)
+            } else {
+                Param::Optional(&self.ident)
+            },
         }
     }
+}
+
+/// The doc line of a column's field: SQL type, nullability, default, identity or generation,
+/// comment.
+fn doc_text(c: &Column, primary_key: bool) -> String {
+    let mut text = format!("`{}` `{}`", c.name, type_doc(&c.ty));
+    if primary_key {
+        text.push_str(", primary key");
+    }
+    if c.nullable {
+        text.push_str(", nullable");
+    }
+    if let Some(d) = &c.default {
+        let _ = write!(text, ", default `{d}`");
+    }
+    match c.identity {
+        Some(Identity::Always) => text.push_str(", identity always"),
+        Some(Identity::ByDefault) => text.push_str(", identity by default"),
+        None => {}
+    }
+    if let Some(g) = &c.generated {
+        let _ = write!(text, ", generated as `{g}`");
+    }
+    if let Some(comment) = &c.comment {
+        text.push_str(": ");
+        text.push_str(comment);
+    }
+    text.push('.');
+    let mut line = String::with_capacity(text.len() + 8);
+    doc(&mut line, 4, &text);
+    line
 }
 
 fn fields<'a>(t: &'a Table, names: &Names) -> Vec<Field<'a>> {
     // Columns whose name is already a valid field name keep it; the others are fitted around them.
     let bases: Vec<String> = t.columns.iter().map(|c| field_base(&c.name)).collect();
-    let mut taken: BTreeSet<String> = t
-        .columns
-        .iter()
-        .zip(&bases)
-        .filter(|(c, b)| c.name == **b)
-        .map(|(_, b)| b.clone())
-        .collect();
-    let plains: Vec<String> = t
-        .columns
-        .iter()
-        .zip(bases)
-        .map(|(c, b)| {
-            if c.name == b {
-                return b;
-            }
-            let mut name = b;
-            while taken.contains(&name) {
-                name.push('_');
-            }
-            taken.insert(name.clone());
-            name
-        })
-        .collect();
+    let plains: Vec<String> = if t.columns.iter().zip(&bases).all(|(c, b)| c.name == *b) {
+        // The usual case: every column name is a field name already.
+        bases
+    } else {
+        let mut taken: BTreeSet<String> = t
+            .columns
+            .iter()
+            .zip(&bases)
+            .filter(|(c, b)| c.name == **b)
+            .map(|(_, b)| b.clone())
+            .collect();
+        t.columns
+            .iter()
+            .zip(bases)
+            .map(|(c, b)| {
+                if c.name == b {
+                    return b;
+                }
+                let mut name = b;
+                while taken.contains(&name) {
+                    name.push('_');
+                }
+                taken.insert(name.clone());
+                name
+            })
+            .collect()
+    };
     let mut konsts: BTreeSet<String> = BTreeSet::new();
     t.columns
         .iter()
@@ -677,11 +733,13 @@ fn fields<'a>(t: &'a Table, names: &Names) -> Vec<Field<'a>> {
             Field {
                 column: c,
                 ident: field_ident(&plain),
+                not_snake: plain.trim_matches('_').contains("__"),
                 plain,
                 konst,
                 name: lit(&c.name),
                 base,
                 ty,
+                doc: doc_text(c, t.primary_key.contains(&c.name)),
             }
         })
         .collect()
@@ -690,10 +748,7 @@ fn fields<'a>(t: &'a Table, names: &Names) -> Vec<Field<'a>> {
 /// `#[allow(...)]` for lints a struct's generated names may trip.
 fn struct_allows(out: &mut String, name: &str, fields: &[&Field]) {
     let mut lints = Vec::new();
-    if fields
-        .iter()
-        .any(|f| f.plain.trim_matches('_').contains("__"))
-    {
+    if fields.iter().any(|f| f.not_snake) {
         lints.push("non_snake_case");
     }
     if all_caps(name) {
@@ -705,13 +760,15 @@ fn struct_allows(out: &mut String, name: &str, fields: &[&Field]) {
 }
 
 /// `pub {name}: {ty},` in a struct; the type goes on the next line when the line is too long.
-fn field(out: &mut String, name: &str, ty: &str) {
-    let sep = if 4 + 4 + width(name) + 2 + width(ty) + 1 <= MAX_WIDTH {
+fn field(out: &mut String, name: &str, ty: &[&str]) {
+    let sep = if fits(4 + 4 + width(name) + 2 + parts_width(ty) + 1) {
         " "
     } else {
         "\n        "
     };
-    let _ = writeln!(out, "    pub {name}:{sep}{ty},");
+    push_all(out, &["    pub ", name, ":", sep]);
+    push_all(out, ty);
+    out.push_str(",\n");
 }
 
 /// `pub struct {name} {` (or `{}` when there are no fields) after its docs and derives.
@@ -728,7 +785,7 @@ fn struct_close(out: &mut String, empty: bool) {
 
 /// `impl {trait_path} for {ty} {`: rustfmt moves `for ...` to its own line when it does not fit.
 fn impl_for(out: &mut String, trait_path: &str, ty: &str) {
-    if 5 + width(trait_path) + 5 + width(ty) + 2 <= MAX_WIDTH {
+    if fits(5 + width(trait_path) + 5 + width(ty) + 2) {
         let _ = writeln!(out, "impl {trait_path} for {ty} {{");
     } else {
         let _ = writeln!(out, "impl {trait_path}\n    for {ty}\n{{");
@@ -746,13 +803,32 @@ enum Param<'a> {
 const AS_PARAM: &str = ".map(|v| v as pg::Param<'_>)";
 
 impl Param<'_> {
-    /// The expression on one line, if rustfmt would keep it on one.
-    fn one_line(&self) -> Option<String> {
+    /// The width of the expression on one line.
+    fn width(&self) -> usize {
         match *self {
-            Param::Required(f) => Some(format!("Some(&self.{f})")),
+            Param::Required(f) => "Some(&self.)".len() + width(f),
+            Param::Optional(f) => "self..as_ref()".len() + width(f) + AS_PARAM.len(),
+        }
+    }
+
+    /// True when rustfmt keeps the expression on one line (`chain_width`).
+    fn one_line(&self) -> bool {
+        matches!(self, Param::Required(_)) || self.width() <= CHAIN_WIDTH
+    }
+
+    /// The expression on one line.
+    fn write_one_line(&self, out: &mut String) {
+        match *self {
+            Param::Required(f) => {
+                out.push_str("Some(&self.");
+                out.push_str(f);
+                out.push(')');
+            }
             Param::Optional(f) => {
-                let s = format!("self.{f}.as_ref(){AS_PARAM}");
-                (width(&s) <= CHAIN_WIDTH).then_some(s)
+                out.push_str("self.");
+                out.push_str(f);
+                out.push_str(".as_ref()");
+                out.push_str(AS_PARAM);
             }
         }
     }
@@ -760,10 +836,9 @@ impl Param<'_> {
     /// The expression at indentation `ind`, its first line not indented, ending with a newline
     /// after `suffix`.
     fn write(&self, out: &mut String, ind: usize, suffix: &str) {
-        match (self.one_line(), self) {
-            (Some(s), _) => out.push_str(&s),
-            // Too long for `chain_width`: one method per line.
-            (None, Param::Optional(f) | Param::Required(f)) => {
+        match *self {
+            Param::Optional(f) if !self.one_line() => {
+                // Too long for `chain_width`: one method per line.
                 out.push_str("self.");
                 out.push_str(f);
                 out.push('\n');
@@ -772,69 +847,109 @@ impl Param<'_> {
                 indent(out, ind + 4);
                 out.push_str(AS_PARAM);
             }
+            _ => self.write_one_line(out),
         }
         out.push_str(suffix);
         out.push('\n');
     }
 }
 
+/// One (column, value) tuple of `values()`.
+struct Item<'a> {
+    /// The column name as a string literal.
+    name: &'a str,
+    param: Param<'a>,
+}
+
+impl Item<'_> {
+    /// The width of `(name, value)` on one line, when rustfmt keeps it on one (`fn_call_width`).
+    fn one_line_width(&self) -> Option<usize> {
+        let args = width(self.name) + 2 + self.param.width();
+        (self.param.one_line() && args <= CALL_WIDTH).then_some(args + 2)
+    }
+
+    fn write_one_line(&self, out: &mut String) {
+        out.push('(');
+        out.push_str(self.name);
+        out.push_str(", ");
+        self.param.write_one_line(out);
+        out.push(')');
+    }
+
+    /// The tuple's fields one per line at indentation `ind`, after its `(` and before its `)`.
+    fn write_fields(&self, out: &mut String, ind: usize) {
+        indent(out, ind);
+        out.push_str(self.name);
+        out.push_str(",\n");
+        indent(out, ind);
+        self.param.write(out, ind, ",");
+    }
+}
+
 /// The body of a `values()` method: the `values` array of (column, optional parameter) and the
 /// filter that keeps the parameters set.
-fn values_fn(out: &mut String, doc_line: &str, items: &[(&str, Param)]) {
+fn values_fn(out: &mut String, doc_line: &str, items: &[Item]) {
     out.push_str(doc_line);
     out.push_str("    pub fn values(&self) -> Vec<(&'static str, pg::Param<'_>)> {\n");
-    let lhs = format!(
-        "let values: [(&'static str, Option<pg::Param<'_>>); {}]",
+    let ind = 8;
+    indent(out, ind);
+    let lhs_start = out.len();
+    let _ = write!(
+        out,
+        "let values: [(&'static str, Option<pg::Param<'_>>); {}] =",
         items.len()
     );
-    // Each tuple on one line when rustfmt keeps it so (`fn_call_width`).
-    let tuples: Vec<Option<String>> = items
+    let lhs_width = out.len() - lhs_start;
+    let widths: Vec<Option<usize>> = items.iter().map(Item::one_line_width).collect();
+    // The whole array on one line: every tuple on one line, and a single one or within
+    // `array_width`; on this line, or else on the next.
+    let horizontal = widths
         .iter()
-        .map(|(name, p)| {
-            let expr = p.one_line()?;
-            (width(name) + 2 + width(&expr) <= CALL_WIDTH).then(|| format!("({name}, {expr})"))
-        })
-        .collect();
-    let one_line: Option<Vec<&str>> = tuples.iter().map(|t| t.as_deref()).collect();
-    let ind = 8;
-    let fits_one_line = one_line.as_ref().is_some_and(|ts| {
-        let w = list_width(ts) + 2;
-        (ts.len() <= 1 || list_width(ts) <= ARRAY_WIDTH) && ind + 4 + w + 1 <= MAX_WIDTH
-    });
-    match one_line {
-        Some(ts) if fits_one_line => assign_array(out, ind, &lhs, "[", &ts, false),
+        .copied()
+        .sum::<Option<usize>>()
+        .and_then(|sum| {
+            let items_width = sum + 2 * items.len().saturating_sub(1);
+            (items.len() <= 1 || items_width <= ARRAY_WIDTH).then_some(items_width + 2)
+        });
+    let write_horizontal = |out: &mut String| {
+        out.push('[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            item.write_one_line(out);
+        }
+        out.push_str("];\n");
+    };
+    match horizontal {
+        Some(w) if fits(ind + lhs_width + 1 + w + 1) => {
+            out.push(' ');
+            write_horizontal(out);
+        }
+        Some(w) if fits(ind + 4 + w + 1) => {
+            out.push('\n');
+            indent(out, ind + 4);
+            write_horizontal(out);
+        }
         _ if items.len() == 1 => {
             // A single tuple that does not fit on one line is laid out inside the brackets.
-            let (name, p) = &items[0];
-            indent(out, ind);
-            out.push_str(&lhs);
-            out.push_str(" = [(\n");
-            indent(out, ind + 4);
-            out.push_str(name);
-            out.push_str(",\n");
-            indent(out, ind + 4);
-            p.write(out, ind + 4, ",");
+            out.push_str(" [(\n");
+            items[0].write_fields(out, ind + 4);
             indent(out, ind);
             out.push_str(")];\n");
         }
         _ => {
-            indent(out, ind);
-            out.push_str(&lhs);
-            out.push_str(" = [\n");
-            for ((name, p), t) in items.iter().zip(&tuples) {
+            out.push_str(" [\n");
+            for (item, w) in items.iter().zip(&widths) {
                 indent(out, ind + 4);
-                match t {
-                    Some(t) if ind + 4 + width(t) + 1 <= MAX_WIDTH => {
-                        out.push_str(t);
+                match w {
+                    Some(w) if fits(ind + 4 + w + 1) => {
+                        item.write_one_line(out);
                         out.push_str(",\n");
                     }
                     _ => {
                         out.push_str("(\n");
-                        indent(out, ind + 8);
-                        out.push_str(name);
-                        out.push_str(",\n");
-                        indent(out, ind + 8);
-                        p.write(out, ind + 8, ",");
+                        item.write_fields(out, ind + 8);
                         indent(out, ind + 4);
                         out.push_str("),\n");
                     }
@@ -875,9 +990,9 @@ fn table_items(out: &mut String, t: &Table, tn: &TableNames, names: &Names) {
     struct_allows(out, &tn.row, &all_refs);
     struct_open(out, &tn.row, all.is_empty());
     for f in &all {
-        f.doc(out, is_pk(f));
+        f.doc(out);
         f.rename(out);
-        field(out, &f.ident, &f.ty);
+        field(out, &f.ident, &[&f.ty]);
     }
     struct_close(out, all.is_empty());
 
@@ -887,7 +1002,7 @@ fn table_items(out: &mut String, t: &Table, tn: &TableNames, names: &Names) {
         "    /// The schema of the table.\n    pub const SCHEMA: &'static str = \"public\";\n    \
          /// The table name.\n",
     );
-    assign(out, 4, "pub const TABLE: &'static str", &lit(table));
+    assign(out, 4, &["pub const TABLE: &'static str"], &lit(table));
     out.push_str("    /// Every column, in table order.\n");
     let columns: Vec<&str> = all.iter().map(|f| f.name.as_str()).collect();
     assign_array(
@@ -910,13 +1025,8 @@ fn table_items(out: &mut String, t: &Table, tn: &TableNames, names: &Names) {
         true,
     );
     for f in &all {
-        doc(out, 4, &format!("`{}`", f.column.name));
-        assign(
-            out,
-            4,
-            &format!("pub const {}: &'static str", f.konst),
-            &f.name,
-        );
+        doc_code(out, 4, &f.column.name);
+        assign(out, 4, &["pub const ", &f.konst, ": &'static str"], &f.name);
     }
     out.push_str("}\n\n");
 
@@ -937,12 +1047,19 @@ fn table_items(out: &mut String, t: &Table, tn: &TableNames, names: &Names) {
         for f in &all {
             // rustfmt breaks the chain before `.try_get` when the line is too long (it counts the
             // `?` twice, so a line of 99 columns is already too long).
-            let long = 12 + width(&f.ident) + 2 + 12 + width(&f.name) + 3 + 2 > MAX_WIDTH;
+            let long = !fits(12 + width(&f.ident) + 2 + 12 + width(&f.name) + 3 + 2);
             let sep = if long { "\n                " } else { "" };
-            let _ = writeln!(
+            push_all(
                 out,
-                "            {}: row{sep}.try_get({})?,",
-                f.ident, f.name
+                &[
+                    "            ",
+                    &f.ident,
+                    ": row",
+                    sep,
+                    ".try_get(",
+                    &f.name,
+                    ")?,\n",
+                ],
             );
         }
         out.push_str("        })\n");
@@ -971,21 +1088,18 @@ fn table_items(out: &mut String, t: &Table, tn: &TableNames, names: &Names) {
     struct_allows(out, &tn.new, &insertable);
     struct_open(out, &tn.new, insertable.is_empty());
     for f in &insertable {
-        f.doc(out, is_pk(f));
+        f.doc(out);
         f.rename(out);
         if required(f) {
-            field(out, &f.ident, &f.ty);
+            field(out, &f.ident, &[&f.ty]);
         } else {
             out.push_str(SKIP_NONE);
-            field(out, &f.ident, &format!("Option<{}>", f.base));
+            field(out, &f.ident, &["Option<", &f.base, ">"]);
         }
     }
     struct_close(out, insertable.is_empty());
     let _ = writeln!(out, "\nimpl {} {{", tn.new);
-    let items: Vec<(&str, Param)> = insertable
-        .iter()
-        .map(|f| (f.name.as_str(), f.param(required(f))))
-        .collect();
+    let items: Vec<Item> = insertable.iter().map(|f| f.item(required(f))).collect();
     values_fn(
         out,
         "    /// The columns this insert sets, in table order, with their values as parameters.\n",
@@ -1007,21 +1121,18 @@ fn table_items(out: &mut String, t: &Table, tn: &TableNames, names: &Names) {
     struct_allows(out, &tn.update, &updatable);
     struct_open(out, &tn.update, updatable.is_empty());
     for f in &updatable {
-        f.doc(out, false);
+        f.doc(out);
         f.rename(out);
         out.push_str(if f.column.nullable {
             SKIP_NONE_NULLABLE
         } else {
             SKIP_NONE
         });
-        field(out, &f.ident, &format!("Option<{}>", f.ty));
+        field(out, &f.ident, &["Option<", &f.ty, ">"]);
     }
     struct_close(out, updatable.is_empty());
     let _ = writeln!(out, "\nimpl {} {{", tn.update);
-    let items: Vec<(&str, Param)> = updatable
-        .iter()
-        .map(|f| (f.name.as_str(), f.param(false)))
-        .collect();
+    let items: Vec<Item> = updatable.iter().map(|f| f.item(false)).collect();
     values_fn(
         out,
         "    /// The columns this update sets, in table order, with their values as parameters.\n",
@@ -1594,6 +1705,74 @@ tables:
         assert!(
             !update_string.contains("pub id:"),
             "primary keys are not updated: {update_string}"
+        );
+    }
+
+    /// Long and short names laid out as rustfmt does (each snippet checked against `rustfmt`).
+    #[test]
+    fn lays_out_long_lines_like_rustfmt() {
+        let out = models(
+            &compile(
+                r#"
+enums:
+  mood: [a, "a very long enum value, sixty-three bytes of printable text xxx"]
+tables:
+  layout:
+    columns:
+      id: { type: bigint, primary_key: true, identity: always }
+      archived_at: timestamptz?
+      a_column_name_of_forty_characters_xxxxxx: text?
+      a_column_name_of_sixty_characters_xxxxxxxxxxxxxxxxxxxxxxxxxx: date?
+  one:
+    columns:
+      id: { type: uuid, primary_key: true }
+      a_column_name_of_forty_characters_xxxxxx: text?
+  short:
+    columns:
+      id: { type: uuid, primary_key: true }
+      a1: int
+      a2: int
+      a3: int
+      a4: int
+      a5: int
+      a6: int
+      a7: int
+      a8: int
+      a9: int
+      a10: int
+      a11: int
+      a12: int
+      a13: int
+      a14: int
+"#,
+            ),
+            &EmitOptions::default(),
+        );
+        for snippet in [
+            // An attribute with one long argument stays on one line.
+            "\n    #[postgres(name = \"a very long enum value, sixty-three bytes of printable text xxx\")]\n",
+            // A match arm too long for the line becomes a block.
+            "\n            Self::AVeryLongEnumValueSixtyThreeBytesOfPrintableTextXxx => {\n                \"a very long enum value, sixty-three bytes of printable text xxx\"\n            }\n",
+            // Two paths over `array_width`: one per line.
+            "\n    pub const ALL: &'static [Self] = &[\n        Self::A,\n        Self::AVeryLongEnumValueSixtyThreeBytesOfPrintableTextXxx,\n    ];\n",
+            // Short literals over `array_width` share lines; a short array moves to the next line.
+            "\n    pub const COLUMNS: &'static [&'static str] = &[\n        \"id\", \"a1\", \"a2\", \"a3\", \"a4\", \"a5\", \"a6\", \"a7\", \"a8\", \"a9\", \"a10\", \"a11\", \"a12\", \"a13\",\n        \"a14\",\n    ];\n",
+            "\n    pub const COLUMNS: &'static [&'static str] =\n        &[\"id\", \"a_column_name_of_forty_characters_xxxxxx\"];\n",
+            // A long line breaks the chain before `.try_get`.
+            "\n            archived_at: row.try_get(\"archived_at\")?,\n            a_column_name_of_forty_characters_xxxxxx: row\n                .try_get(\"a_column_name_of_forty_characters_xxxxxx\")?,\n",
+            // A field type that does not fit goes to the next line.
+            "\n    pub a_column_name_of_sixty_characters_xxxxxxxxxxxxxxxxxxxxxxxxxx:\n        Option<Option<chrono::NaiveDate>>,\n",
+            // Tuples over `fn_call_width` are broken, and chains over `chain_width`.
+            "\n            (\n                \"archived_at\",\n                self.archived_at.as_ref().map(|v| v as pg::Param<'_>),\n            ),\n            (\n                \"a_column_name_of_forty_characters_xxxxxx\",\n                self.a_column_name_of_forty_characters_xxxxxx\n                    .as_ref()\n                    .map(|v| v as pg::Param<'_>),\n            ),\n",
+            // A single tuple is laid out inside the brackets.
+            "\n        let values: [(&'static str, Option<pg::Param<'_>>); 1] = [(\n            \"a_column_name_of_forty_characters_xxxxxx\",\n            self.a_column_name_of_forty_characters_xxxxxx\n                .as_ref()\n                .map(|v| v as pg::Param<'_>),\n        )];\n",
+            "\n        values\n            .into_iter()\n            .filter_map(|(c, v)| v.map(|v| (c, v)))\n            .collect()\n",
+        ] {
+            assert!(out.contains(snippet), "{snippet}\n---\n{out}");
+        }
+        assert!(
+            out.lines().all(|l| l == l.trim_end()),
+            "no trailing whitespace"
         );
     }
 

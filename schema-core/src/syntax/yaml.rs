@@ -234,6 +234,21 @@ impl Reader<'_> {
     }
 
     fn scalar(&mut self, node: &Node, path: &str, what: &str) -> Option<Name> {
+        let name = self.scalar_value(node);
+        if name.is_none() {
+            self.err(
+                Code::ExpectedType,
+                span_of(node),
+                path,
+                format!("expected {what} at `{path}`, found {}", kind(node)),
+                format!("write {what} here"),
+            );
+        }
+        name
+    }
+
+    /// `scalar` without the error, so callers can build the path only when there is one.
+    fn scalar_value(&self, node: &Node) -> Option<Name> {
         match node.as_scalar() {
             Some(s) if !is_null(s) => {
                 let mut name = scalar_name(s);
@@ -253,22 +268,14 @@ impl Reader<'_> {
                 }
                 Some(name)
             }
-            _ => {
-                self.err(
-                    Code::ExpectedType,
-                    span_of(node),
-                    path,
-                    format!("expected {what} at `{path}`, found {}", kind(node)),
-                    format!("write {what} here"),
-                );
-                None
-            }
+            _ => None,
         }
     }
 
     fn opt_scalar(&mut self, m: &Map, key: &str, what: &str) -> Option<Name> {
         let node = m.get(key)?;
-        self.scalar(node, &m.child(key), what)
+        self.scalar_value(node)
+            .or_else(|| self.scalar(node, &m.child(key), what))
     }
 
     /// A free-text value (comments, setup SQL), without trailing line breaks and spaces.
@@ -279,7 +286,9 @@ impl Reader<'_> {
 
     fn req_scalar(&mut self, m: &Map, key: &str, what: &str) -> Option<Name> {
         match m.get(key) {
-            Some(node) => self.scalar(node, &m.child(key), what),
+            Some(node) => self
+                .scalar_value(node)
+                .or_else(|| self.scalar(node, &m.child(key), what)),
             None => {
                 self.err(
                     Code::MissingKey,
@@ -324,7 +333,10 @@ impl Reader<'_> {
         if let Some(seq) = node.as_sequence() {
             seq.iter()
                 .enumerate()
-                .filter_map(|(i, n)| self.scalar(n, &format!("{path}[{i}]"), what))
+                .filter_map(|(i, n)| {
+                    self.scalar_value(n)
+                        .or_else(|| self.scalar(n, &format!("{path}[{i}]"), what))
+                })
                 .collect()
         } else {
             self.scalar(node, path, what).into_iter().collect()
