@@ -113,17 +113,22 @@ pub fn may_write(table: &Table, role: DbRole, cmd: Command, column: &str) -> boo
 }
 
 pub fn outcome(schema: &Schema, table: &Table, actor: Actor, cmd: Command) -> Outcome {
-    Access::new(schema).outcome(table, actor, cmd)
+    Access::unindexed(schema).outcome(table, actor, cmd)
 }
 
-/// Depths of the parent chain `Access` remembers verdicts for (`rules_truth` stops at 9).
-const PARENT_DEPTHS: usize = 10;
-
-/// Evaluates outcomes of one schema: tables and member helpers indexed once, and the verdict of
-/// each parent table's select rules computed once per (table, actor, depth), so a document of
-/// every outcome is linear in the schema rather than quadratic. Gives exactly what `outcome`,
-/// `column_user` and `member_role` give.
+/// Evaluates outcomes of one schema, giving exactly what `outcome`, `column_user` and
+/// `member_role` give. Built with `new`, for many outcomes (a whole document), it indexes tables
+/// and member helpers once and computes the verdict of each parent table's select rules once per
+/// (table, actor, depth), so a document of every outcome is linear in the schema rather than
+/// quadratic. Without the index (one outcome), it scans as `outcome` always did.
 pub struct Access<'a> {
+    schema: &'a Schema,
+    /// `None`: look things up by scanning, cheaper for a single outcome.
+    index: Option<Index<'a>>,
+}
+
+/// `Access`'s look-ups, built once for many outcomes.
+struct Index<'a> {
     /// Tables by name (the first of a name, as a scan would find), with their position.
     tables: BTreeMap<&'a str, (usize, &'a Table)>,
     /// (membership table, member column) of every member helper.
@@ -131,11 +136,15 @@ pub struct Access<'a> {
     /// Member helper name -> the member role of its membership table (the first helper of a name).
     member_helpers: BTreeMap<&'a str, MemberRole>,
     /// `rules_truth` of parent tables' select rules, by (table position, actor, depth): see
-    /// `parent_truth`.
+    /// `Access::parent_truth`.
     parents: RefCell<Vec<Option<Truth>>>,
 }
 
+/// Depths of the parent chain whose verdicts `Access` remembers (`rules_truth` stops after 9).
+const PARENT_DEPTHS: usize = 10;
+
 impl<'a> Access<'a> {
+    /// With tables and member helpers indexed, for evaluating many outcomes.
     pub fn new(schema: &'a Schema) -> Self {
         let mut tables = BTreeMap::new();
         for (i, t) in schema.tables.iter().enumerate() {
@@ -167,13 +176,53 @@ impl<'a> Access<'a> {
             })
             .collect();
         Access {
-            tables,
-            member_columns,
-            member_helpers,
-            parents: RefCell::new(vec![
-                None;
-                schema.tables.len() * Actor::ALL.len() * PARENT_DEPTHS
-            ]),
+            schema,
+            index: Some(Index {
+                tables,
+                member_columns,
+                member_helpers,
+                parents: RefCell::new(vec![
+                    None;
+                    schema.tables.len() * Actor::ALL.len() * PARENT_DEPTHS
+                ]),
+            }),
+        }
+    }
+
+    /// Without an index: for one outcome, scanning is cheaper than indexing.
+    fn unindexed(schema: &'a Schema) -> Self {
+        Access {
+            schema,
+            index: None,
+        }
+    }
+
+    /// The table named `name` (the first of that name) and its position.
+    fn table(&self, name: &str) -> Option<(usize, &'a Table)> {
+        match &self.index {
+            Some(ix) => ix.tables.get(name).copied(),
+            None => self
+                .schema
+                .tables
+                .iter()
+                .enumerate()
+                .find(|(_, t)| t.name == name),
+        }
+    }
+
+    /// The member role of the membership table of member helper `helper`, if there is one.
+    fn helper_member_role(&self, helper: &str) -> Option<MemberRole> {
+        match &self.index {
+            Some(ix) => ix.member_helpers.get(helper).cloned(),
+            None => self
+                .schema
+                .helpers
+                .iter()
+                .find_map(|h| match h {
+                    Helper::MemberKeys { name, through, .. } if name == helper => Some(through),
+                    _ => None,
+                })
+                .map(|through| member_role(self.schema, through)),
         }
     }
 
@@ -199,10 +248,10 @@ impl<'a> Access<'a> {
 
     /// `column_user(schema, table, column)`.
     pub fn column_user(&self, table: &str, column: &str) -> Actor {
-        if self.member_columns.contains(&(table, column)) {
-            Actor::Member
-        } else {
-            Actor::Owner
+        match &self.index {
+            Some(ix) if ix.member_columns.contains(&(table, column)) => Actor::Member,
+            Some(_) => Actor::Owner,
+            None => column_user(self.schema, table, column),
         }
     }
 
@@ -246,21 +295,22 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// `rules_truth` of the select rules of the table at `index`, computed once per (table,
-    /// actor, depth): the depth matters because the parent chain is cut after 9 levels.
+    /// `rules_truth` of the select rules of the table at `index`; with the index, computed once
+    /// per (table, actor, depth) (the depth matters: the parent chain is cut after 9 levels).
     fn parent_truth(&self, index: usize, parent: &'a Table, actor: Actor, depth: u32) -> Truth {
-        let slot = usize::try_from(depth)
-            .ok()
-            .filter(|d| *d < PARENT_DEPTHS)
-            .map(|d| (index * Actor::ALL.len() + actor as usize) * PARENT_DEPTHS + d);
-        if let Some(i) = slot {
-            if let Some(Some(t)) = self.parents.borrow().get(i) {
+        let slot = self.index.as_ref().and_then(|ix| {
+            let d = usize::try_from(depth).ok().filter(|d| *d < PARENT_DEPTHS)?;
+            let i = (index * Actor::ALL.len() + actor as usize) * PARENT_DEPTHS + d;
+            Some((&ix.parents, i))
+        });
+        if let Some((memo, i)) = slot {
+            if let Some(Some(t)) = memo.borrow().get(i) {
                 return t.clone();
             }
         }
         let t = self.rules_truth(parent, actor, Command::Select, depth);
-        if let Some(i) = slot {
-            if let Some(cell) = self.parents.borrow_mut().get_mut(i) {
+        if let Some((memo, i)) = slot {
+            if let Some(cell) = memo.borrow_mut().get_mut(i) {
                 *cell = Some(t.clone());
             }
         }
@@ -294,7 +344,7 @@ impl<'a> Access<'a> {
                 if actor != Actor::Member {
                     return Truth::No;
                 }
-                match self.member_helpers.get(helper.as_str()) {
+                match self.helper_member_role(helper) {
                     Some(MemberRole::Any | MemberRole::Role(_)) => Truth::Yes,
                     _ => Truth::Maybe("the member's role passes the role filter".into()),
                 }
@@ -312,8 +362,8 @@ impl<'a> Access<'a> {
                 if depth > 8 {
                     return Truth::Maybe("the parent row is visible".into());
                 }
-                match self.tables.get(parent.name.as_str()) {
-                    Some((i, p)) => self.parent_truth(*i, p, actor, depth + 1),
+                match self.table(&parent.name) {
+                    Some((i, p)) => self.parent_truth(i, p, actor, depth + 1),
                     None => Truth::Maybe("the parent row is visible".into()),
                 }
             }
