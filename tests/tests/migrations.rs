@@ -480,7 +480,18 @@ fn a_large_down_script_applies_without_overflowing_the_lock_table() {
         6,
         "700 tables: 6 commit points"
     );
-    let (_db, mut c) = db("big_down");
+    // Its own server: exhausting the lock table is server-wide and would fail other tests'
+    // statements on a shared server.
+    let server = schema_pg::ServerHandle::Embedded(
+        schema_pg::EmbeddedServer::start().expect("a private server"),
+    );
+    let dbh = TestDatabase::create(&server, "big_down").expect("database");
+    install_supabase_platform(
+        &mut dbh.connect_admin().expect("admin"),
+        GrantMode::NoAutoGrant,
+    )
+    .expect("platform");
+    let mut c = dbh.connect_as("postgres").expect("postgres");
     migrate::up(&mut c, std::slice::from_ref(&m), None).expect("up applies");
     // The whole down script in one transaction runs out of lock slots...
     let mut tx = c.transaction().expect("begin");
@@ -494,4 +505,7 @@ fn a_large_down_script_applies_without_overflowing_the_lock_table() {
     let left: i64 = c.query_one("select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public'", &[]).expect("count").get(0);
     assert_eq!(left, 0);
     assert!(migrate::applied(&mut c).expect("applied").is_empty());
+    drop(c);
+    drop(dbh);
+    drop(server);
 }
