@@ -164,10 +164,6 @@ impl Lower<'_> {
         true
     }
 
-    fn enum_names(&self) -> Vec<&str> {
-        self.enums.iter().map(|e| e.name.as_str()).collect()
-    }
-
     fn parse_type(&mut self, ty: &Name, path: &str) -> Option<SqlType> {
         // Borrowed (not cloned) for every column: errors below go to `self.diags` directly.
         let refs: Vec<&str> = self.enums.iter().map(|e| e.name.as_str()).collect();
@@ -710,6 +706,25 @@ impl Lower<'_> {
                 .insert(key, (functions.clone(), sql.clone()));
         }
         sql
+    }
+
+    /// Checks an expression that may use constants and functions but no columns or subqueries
+    /// (argument defaults, seed `$sql` values).
+    fn constant_expr(&mut self, text: &Name, path: &str, what: &str) -> Option<String> {
+        let lookup = |_: &str| None;
+        let functions = self.functions_in_scope();
+        let scope = Scope {
+            table: None,
+            lookup_table: &lookup,
+            functions: &functions,
+            params: &[],
+            allow_columns: false,
+            allow_subqueries: false,
+            wrap_auth: false,
+            forbid_user_metadata: false,
+            what,
+        };
+        expr::check(text, path, &scope, self.diags)
     }
 
     fn table(
@@ -2429,7 +2444,6 @@ impl Lower<'_> {
             }
             None => "public".into(),
         };
-        let enums: Vec<String> = self.enum_names().iter().map(|s| s.to_string()).collect();
         let mut args = Vec::new();
         for a in &f.args {
             let apath = format!("{path}.args");
@@ -2465,20 +2479,7 @@ impl Lower<'_> {
             };
             let default = match default {
                 Some(d) => {
-                    let lookup = |_: &str| None;
-                    let functions = self.functions_in_scope();
-                    let scope = Scope {
-                        table: None,
-                        lookup_table: &lookup,
-                        functions: &functions,
-                        params: &[],
-                        allow_columns: false,
-                        allow_subqueries: false,
-                        wrap_auth: false,
-                        forbid_user_metadata: false,
-                        what: "argument default",
-                    };
-                    match expr::check(&Spanned::new(d, a.span), &apath, &scope, self.diags) {
+                    match self.constant_expr(&Spanned::new(d, a.span), &apath, "argument default") {
                         Some(e) => Some(e),
                         None => {
                             ok = false;
@@ -2494,7 +2495,6 @@ impl Lower<'_> {
                 default,
             });
         }
-        let _ = enums;
         let returns = self.returns(&f.returns, &format!("{path}.returns"));
         let language = match f.language.value.as_str() {
             "sql" => ir::Language::Sql,
@@ -2898,22 +2898,9 @@ impl Lower<'_> {
         };
         match v {
             syn::SeedValue::Null(_) => Some(ir::SeedValue::Null),
-            syn::SeedValue::Sql(e) => {
-                let lookup = |_: &str| None;
-                let functions = self.functions_in_scope();
-                let scope = Scope {
-                    table: None,
-                    lookup_table: &lookup,
-                    functions: &functions,
-                    params: &[],
-                    allow_columns: false,
-                    allow_subqueries: false,
-                    wrap_auth: false,
-                    forbid_user_metadata: false,
-                    what: "seed expression",
-                };
-                expr::check(e, path, &scope, self.diags).map(ir::SeedValue::Sql)
-            }
+            syn::SeedValue::Sql(e) => self
+                .constant_expr(e, path, "seed expression")
+                .map(ir::SeedValue::Sql),
             syn::SeedValue::Json(j, span) => match ty {
                 SqlType::Json | SqlType::Jsonb => {
                     Some(ir::SeedValue::Literal(j.to_string(), ty.clone()))
