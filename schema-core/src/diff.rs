@@ -59,18 +59,25 @@ impl Diff {
     }
 }
 
-// Phases, in up order. Down runs the changes in exactly the reverse order.
+// Phases, in up order. Everything before `P_RENAME` names objects by their previous names
+// (drops of what changes, in both directions: the down script recreates the previous objects
+// after renaming back); everything after it uses the new names. Down runs the changes in
+// reverse order of their `down_phase` (the up phase unless a change says otherwise).
 const P_EXTENSION: u8 = 0;
 const P_SCHEMA: u8 = 1;
 const P_ENUM_CREATE: u8 = 2;
-const P_DROP_POLICY: u8 = 4;
-const P_DROP_TRIGGER: u8 = 5;
-const P_DROP_FK: u8 = 6;
-const P_DROP_INDEX: u8 = 7;
-const P_DROP_CONSTRAINT: u8 = 8;
+const P_DROP_POLICY: u8 = 3;
+const P_DROP_TRIGGER: u8 = 4;
+const P_DROP_FK: u8 = 5;
+const P_DROP_INDEX: u8 = 6;
+const P_DROP_CONSTRAINT: u8 = 7;
+const P_REVOKE: u8 = 8;
+/// Down only: previous function bodies, previous enum values and dropped functions come back
+/// right after the renames are undone and dropped tables are back (their bodies name previous
+/// tables and columns), before the previous triggers and policies that use them.
+const P_RESTORE: u8 = 9;
 const P_DROP_TABLE: u8 = 10;
-const P_REVOKE: u8 = 11;
-const P_RENAME: u8 = 3;
+const P_RENAME: u8 = 11;
 const P_ENUM_RECREATE: u8 = 12;
 const P_CREATE_TABLE: u8 = 13;
 const P_COLUMN: u8 = 14;
@@ -89,6 +96,7 @@ const P_DROP_SCHEMA: u8 = 29;
 
 struct Change {
     phase: u8,
+    down_phase: u8,
     up: Vec<String>,
     down: Vec<String>,
 }
@@ -126,6 +134,8 @@ pub fn diff(old: &Schema, new: &Schema, diags: &mut Diagnostics) -> Diff {
     let mut changes = std::mem::take(&mut d.changes);
     changes.sort_by_key(|c| c.phase);
     let up = changes.iter().flat_map(|c| c.up.iter().cloned()).collect();
+    // Stable sort: changes of one down phase keep their (reversed) order.
+    changes.sort_by_key(|c| c.down_phase);
     let down = changes
         .iter()
         .rev()
@@ -150,8 +160,18 @@ fn t_q(name: &str) -> String {
 
 impl Differ<'_> {
     fn push(&mut self, phase: u8, up: Vec<String>, down: Vec<String>) {
+        self.push_split(phase, phase, up, down);
+    }
+
+    /// A change whose reverse runs at another point of the down script.
+    fn push_split(&mut self, phase: u8, down_phase: u8, up: Vec<String>, down: Vec<String>) {
         if !up.is_empty() || !down.is_empty() {
-            self.changes.push(Change { phase, up, down });
+            self.changes.push(Change {
+                phase,
+                down_phase,
+                up,
+                down,
+            });
         }
     }
 
@@ -271,7 +291,9 @@ impl Differ<'_> {
                             let up = recreate_enum(self.new, &e.name, &e.values, false);
                             let down = recreate_enum(self.old, &o.name, &o.values, false);
                             self.mark_enum_users(&e.name);
-                            self.push(P_ENUM_RECREATE, up, down);
+                            // The previous type comes back after the renames are undone: its
+                            // conversion names the previous tables and columns.
+                            self.push_split(P_ENUM_RECREATE, P_RESTORE, up, down);
                         }
                     } else if !added.is_empty() {
                         self.note(format!("add values to enum {}", e.name));
@@ -404,8 +426,9 @@ impl Differ<'_> {
         self.push(P_COMMENTS, table_comments(t), vec![]);
     }
 
-    /// Everything that recreates table `t` of `schema` (the down of a dropped table).
-    fn full_table(schema: &Schema, t: &Table, vs: Option<&str>) -> Vec<String> {
+    /// What recreates table `t` of `schema` (the down of a dropped table): its structure, and
+    /// separately its trigger and policies (they need the functions restored in between).
+    fn full_table(schema: &Schema, t: &Table, vs: Option<&str>) -> (Vec<String>, Vec<String>) {
         let mut s = vec![
             format!(
                 "-- the rows of {} cannot be restored: only its structure comes back",
@@ -414,9 +437,6 @@ impl Differ<'_> {
             create_table(t, vs),
         ];
         s.extend(t.indexes.iter().map(|ix| create_index(t, ix, vs)));
-        if t.timestamps {
-            s.push(timestamps_trigger(schema, t));
-        }
         if t.rls {
             s.push(format!(
                 "alter table {} enable row level security;",
@@ -424,10 +444,14 @@ impl Differ<'_> {
             ));
         }
         s.extend(grants(t));
-        s.extend(policies(schema, t).into_iter().map(|p| p.sql));
         s.extend(realtime(t));
         s.extend(table_comments(t));
-        s
+        let mut late = Vec::new();
+        if t.timestamps {
+            late.push(timestamps_trigger(schema, t));
+        }
+        late.extend(policies(schema, t).into_iter().map(|p| p.sql));
+        (s, late)
     }
 
     fn drop_table(&mut self, o: &Table) {
@@ -438,30 +462,29 @@ impl Differ<'_> {
             return;
         }
         self.note(format!("drop table {}", o.name));
-        let down = Self::full_table(self.old, o, self.vs_old.as_deref());
+        let (down, late) = Self::full_table(self.old, o, self.vs_old.as_deref());
         self.push(
             P_DROP_TABLE,
             vec![format!("drop table {};", t_q(&o.name))],
             down,
         );
+        self.push_split(P_DROP_TABLE, P_DROP_POLICY, vec![], late);
     }
 
     fn table(&mut self, o: &Table, n: &Table) {
         let vs_new = self.vs_new.clone();
         let vs_old = self.vs_old.clone();
         let tq = t_q(&n.name);
-        // Renames first: the table, then columns; then compare the renamed old table.
+        // `orig` is the table as it is in the database before the migration (previous names);
+        // `o` is the same table with every rename applied, compared with `n` by meaning.
         let orig = o.clone();
+        let oq = t_q(&orig.name);
         let mut o = o.clone();
         if o.name != n.name {
             self.note(format!("rename table {} to {}", o.name, n.name));
             self.push(
                 P_RENAME,
-                vec![format!(
-                    "alter table {} rename to {};",
-                    t_q(&o.name),
-                    quote(&n.name)
-                )],
+                vec![format!("alter table {oq} rename to {};", quote(&n.name))],
                 vec![format!("alter table {tq} rename to {};", quote(&o.name))],
             );
             if o.timestamps && n.timestamps {
@@ -478,23 +501,6 @@ impl Differ<'_> {
                     )],
                     vec![format!(
                         "alter trigger {} on {tq} rename to {};",
-                        quote(&b),
-                        quote(&a)
-                    )],
-                );
-            }
-            if !o.primary_key.is_empty() {
-                // The primary key constraint (and its index) is named after the table.
-                let (a, b) = (format!("{}_pkey", o.name), format!("{}_pkey", n.name));
-                self.push(
-                    P_RENAME,
-                    vec![format!(
-                        "alter table {tq} rename constraint {} to {};",
-                        quote(&a),
-                        quote(&b)
-                    )],
-                    vec![format!(
-                        "alter table {tq} rename constraint {} to {};",
                         quote(&b),
                         quote(&a)
                     )],
@@ -532,25 +538,48 @@ impl Differ<'_> {
             );
             rename_column(&mut o, from, to);
         }
+        // Foreign keys follow renamed target tables and columns (PostgreSQL tracks them by oid).
+        for f in o.foreign_keys.iter_mut() {
+            self.follow_renames(&mut f.target, &mut f.target_columns);
+        }
+        if orig.name != n.name && !o.primary_key.is_empty() && o.primary_key == n.primary_key {
+            // The primary key constraint (and its index) is named after the table.
+            let (a, b) = (format!("{}_pkey", orig.name), format!("{}_pkey", n.name));
+            self.push(
+                P_RENAME,
+                vec![format!(
+                    "alter table {tq} rename constraint {} to {};",
+                    quote(&a),
+                    quote(&b)
+                )],
+                vec![format!(
+                    "alter table {tq} rename constraint {} to {};",
+                    quote(&b),
+                    quote(&a)
+                )],
+            );
+        }
         self.rename_matching_objects(&mut o, n);
         self.columns(&o, n, vs_old.as_deref(), vs_new.as_deref());
-        self.constraints(&o, n, vs_old.as_deref(), vs_new.as_deref());
+        self.constraints(&orig, &o, n, vs_old.as_deref(), vs_new.as_deref());
         if o.timestamps != n.timestamps {
-            let trig = format!(
-                "drop trigger {} on {tq};",
-                quote(&format!("{}_set_updated_at", n.name))
-            );
             if n.timestamps {
                 self.push(
                     P_TRIGGERS,
                     vec![timestamps_trigger(self.new, n)],
-                    vec![trig],
+                    vec![format!(
+                        "drop trigger {} on {tq};",
+                        quote(&format!("{}_set_updated_at", n.name))
+                    )],
                 );
             } else {
                 self.push(
                     P_DROP_TRIGGER,
-                    vec![trig],
-                    vec![timestamps_trigger(self.old, &o)],
+                    vec![format!(
+                        "drop trigger {} on {oq};",
+                        quote(&format!("{}_set_updated_at", orig.name))
+                    )],
+                    vec![timestamps_trigger(self.old, &orig)],
                 );
             }
         }
@@ -573,67 +602,78 @@ impl Differ<'_> {
         }
         if o.grants != n.grants {
             self.note(format!("change grants on {}", n.name));
-            // Revoke before column changes and grant after them, so both directions only name
-            // columns that exist at that point.
-            let revoke = grants(n).into_iter().take(1).collect::<Vec<_>>();
-            self.push(P_REVOKE, revoke.clone(), grants(&o));
-            self.push(P_SECURITY, grants(n).into_iter().skip(1).collect(), revoke);
+            // Revoke (by the previous name) before renames and column changes, grant after them,
+            // so both directions only name columns that exist at that point.
+            let revoke_old = grants(&orig).into_iter().take(1).collect::<Vec<_>>();
+            let revoke_new = grants(n).into_iter().take(1).collect::<Vec<_>>();
+            self.push(P_REVOKE, revoke_old, grants(&orig));
+            self.push(
+                P_SECURITY,
+                grants(n).into_iter().skip(1).collect(),
+                revoke_new,
+            );
         }
-        // Old policies as they are in the database (names from the old table name); their SQL,
-        // from the renamed table, is what the down script recreates before renaming back.
-        let actual_names: Vec<(ir::Command, ir::DbRole, String)> = policies(self.old, &orig)
-            .into_iter()
-            .map(|p| (p.command, p.role, p.name))
-            .collect();
-        let old_p: Vec<crate::emit::up::Policy> = policies(self.old, &o)
-            .into_iter()
-            .map(|mut p| {
-                if let Some((_, _, actual)) = actual_names
-                    .iter()
-                    .find(|(c, r, _)| *c == p.command && *r == p.role)
-                {
-                    if *actual != p.name {
-                        let from = format!("create policy {} ", quote(&p.name));
-                        p.sql =
-                            p.sql
-                                .replacen(&from, &format!("create policy {} ", quote(actual)), 1);
-                        p.name = actual.clone();
+        // Policies: `orig_p` as they are in the database, `renamed_p` the same rules with every
+        // rename applied (same order), compared with the new ones by their SQL.
+        let orig_p = policies(self.old, &orig);
+        let renamed_p = policies(self.old, &o);
+        let aligned = orig_p.len() == renamed_p.len();
+        let new_p = policies(self.new, n);
+        let force = self.recreate_policies.contains(&n.name) || !aligned;
+        for (i, p) in orig_p.iter().enumerate() {
+            let r = renamed_p.get(i).filter(|_| aligned);
+            let same = r.and_then(|r| new_p.iter().find(|x| x.name == r.name && x.sql == r.sql));
+            match same {
+                Some(x) if !force => {
+                    if x.name != p.name {
+                        // The same policy, named after the previous table name: rename it.
+                        self.push(
+                            P_RENAME,
+                            vec![format!(
+                                "alter policy {} on {tq} rename to {};",
+                                quote(&p.name),
+                                quote(&x.name)
+                            )],
+                            vec![format!(
+                                "alter policy {} on {tq} rename to {};",
+                                quote(&x.name),
+                                quote(&p.name)
+                            )],
+                        );
                     }
                 }
-                p
-            })
-            .collect();
-        let new_p = policies(self.new, n);
-        let force = self.recreate_policies.contains(&n.name);
-        let drop = |name: &str| format!("drop policy {} on {tq};", quote(name));
-        for p in &old_p {
-            let same = new_p
-                .iter()
-                .find(|x| x.name == p.name)
-                .is_some_and(|x| x.sql == p.sql);
-            if force || !same {
-                if !new_p.iter().any(|x| x.name == p.name) {
-                    self.note(format!("drop policy {}", p.name));
+                _ => {
+                    if !r.is_some_and(|r| new_p.iter().any(|x| x.name == r.name)) {
+                        self.note(format!("drop policy {}", p.name));
+                    }
+                    self.push(
+                        P_DROP_POLICY,
+                        vec![format!("drop policy {} on {oq};", quote(&p.name))],
+                        vec![p.sql.clone()],
+                    );
                 }
-                self.push(P_DROP_POLICY, vec![drop(&p.name)], vec![p.sql.clone()]);
             }
         }
         for p in &new_p {
-            let same = old_p
+            let same = renamed_p
                 .iter()
                 .find(|x| x.name == p.name)
                 .is_some_and(|x| x.sql == p.sql);
-            if force || !same {
+            if force || !aligned || !same {
                 self.note(format!(
                     "{} policy {}",
-                    if old_p.iter().any(|x| x.name == p.name) {
+                    if renamed_p.iter().any(|x| x.name == p.name) {
                         "change"
                     } else {
                         "create"
                     },
                     p.name
                 ));
-                self.push(P_SECURITY, vec![p.sql.clone()], vec![drop(&p.name)]);
+                self.push(
+                    P_SECURITY,
+                    vec![p.sql.clone()],
+                    vec![format!("drop policy {} on {tq};", quote(&p.name))],
+                );
             }
         }
         // Realtime.
@@ -1002,73 +1042,101 @@ impl Differ<'_> {
         }
     }
 
-    fn constraints(&mut self, o: &Table, n: &Table, vs_old: Option<&str>, vs_new: Option<&str>) {
+    /// Constraints and indexes. `orig` is the table as in the database (previous names), `o` the
+    /// same with renames applied (same element order); drops name `orig`'s objects and run before
+    /// the renames, additions name `n`'s and run after them.
+    fn constraints(
+        &mut self,
+        orig: &Table,
+        o: &Table,
+        n: &Table,
+        vs_old: Option<&str>,
+        vs_new: Option<&str>,
+    ) {
         let tq = t_q(&n.name);
-        let drop_c = |name: &str| format!("alter table {tq} drop constraint {};", quote(name));
+        let oq = t_q(&orig.name);
+        let drop_c =
+            |tq: &str, name: &str| format!("alter table {tq} drop constraint {};", quote(name));
         // Primary key.
         if o.primary_key != n.primary_key {
             self.note(format!("change primary key of {}", n.name));
-            let pk = |t: &Table| {
+            let pk = |tq: &str, t: &Table| {
                 format!(
                     "alter table {tq} add constraint {} primary key ({});",
                     quote(&format!("{}_pkey", t.name)),
                     list(&t.primary_key)
                 )
             };
-            if !o.primary_key.is_empty() {
+            if !orig.primary_key.is_empty() {
                 self.push(
                     P_DROP_CONSTRAINT,
-                    vec![drop_c(&format!("{}_pkey", o.name))],
-                    vec![pk(o)],
+                    vec![drop_c(&oq, &format!("{}_pkey", orig.name))],
+                    vec![pk(&oq, orig)],
                 );
             }
             if !n.primary_key.is_empty() {
                 self.push(
                     P_ADD_CONSTRAINT,
-                    vec![pk(n)],
-                    vec![drop_c(&format!("{}_pkey", n.name))],
+                    vec![pk(&tq, n)],
+                    vec![drop_c(&tq, &format!("{}_pkey", n.name))],
                 );
             }
         }
         // Unique constraints and checks, by name.
-        let add_u = |u: &ir::Unique| {
+        let add_u = |tq: &str, u: &ir::Unique| {
             format!(
                 "alter table {tq} add constraint {} unique ({});",
                 quote(&u.name),
                 list(&u.columns)
             )
         };
-        for u in &o.uniques {
+        for (u, ou) in o.uniques.iter().zip(&orig.uniques) {
             if !n.uniques.contains(u) {
-                self.push(P_DROP_CONSTRAINT, vec![drop_c(&u.name)], vec![add_u(u)]);
+                self.push(
+                    P_DROP_CONSTRAINT,
+                    vec![drop_c(&oq, &ou.name)],
+                    vec![add_u(&oq, ou)],
+                );
             }
         }
         for u in &n.uniques {
             if !o.uniques.contains(u) {
                 self.note(format!("add unique {}", u.name));
-                self.push(P_ADD_CONSTRAINT, vec![add_u(u)], vec![drop_c(&u.name)]);
+                self.push(
+                    P_ADD_CONSTRAINT,
+                    vec![add_u(&tq, u)],
+                    vec![drop_c(&tq, &u.name)],
+                );
             }
         }
-        let add_c = |c: &ir::Check| {
+        let add_c = |tq: &str, c: &ir::Check| {
             format!(
                 "alter table {tq} add constraint {} check ({});",
                 quote(&c.name),
                 c.expr
             )
         };
-        for c in &o.checks {
+        for (c, oc) in o.checks.iter().zip(&orig.checks) {
             if !n.checks.contains(c) {
-                self.push(P_DROP_CONSTRAINT, vec![drop_c(&c.name)], vec![add_c(c)]);
+                self.push(
+                    P_DROP_CONSTRAINT,
+                    vec![drop_c(&oq, &oc.name)],
+                    vec![add_c(&oq, oc)],
+                );
             }
         }
         for c in &n.checks {
             if !o.checks.contains(c) {
                 self.note(format!("add check {}", c.name));
-                self.push(P_ADD_CONSTRAINT, vec![add_c(c)], vec![drop_c(&c.name)]);
+                self.push(
+                    P_ADD_CONSTRAINT,
+                    vec![add_c(&tq, c)],
+                    vec![drop_c(&tq, &c.name)],
+                );
             }
         }
         // Foreign keys.
-        let add_f = |f: &ir::ForeignKey| {
+        let add_f = |tq: &str, f: &ir::ForeignKey| {
             let mut s = format!(
                 "alter table {tq} add constraint {} foreign key ({}) references {} ({})",
                 quote(&f.name),
@@ -1082,28 +1150,28 @@ impl Differ<'_> {
             s.push(';');
             s
         };
-        for f in &o.foreign_keys {
+        for (f, of) in o.foreign_keys.iter().zip(&orig.foreign_keys) {
             if !n.foreign_keys.contains(f) {
-                self.push(P_DROP_FK, vec![drop_c(&f.name)], vec![add_f(f)]);
+                self.push(P_DROP_FK, vec![drop_c(&oq, &of.name)], vec![add_f(&oq, of)]);
             }
         }
         for f in &n.foreign_keys {
             if !o.foreign_keys.contains(f) {
                 self.note(format!("add foreign key {}", f.name));
-                self.push(P_ADD_FK, vec![add_f(f)], vec![drop_c(&f.name)]);
+                self.push(P_ADD_FK, vec![add_f(&tq, f)], vec![drop_c(&tq, &f.name)]);
             }
         }
         // Indexes.
         let drop_i = |name: &str| format!("drop index {};", qualified("public", name));
-        for ix in &o.indexes {
+        for (ix, oix) in o.indexes.iter().zip(&orig.indexes) {
             if !n.indexes.contains(ix) {
                 if !n.indexes.iter().any(|x| x.name == ix.name) {
                     self.note(format!("drop index {}", ix.name));
                 }
                 self.push(
                     P_DROP_INDEX,
-                    vec![drop_i(&ix.name)],
-                    vec![create_index(o, ix, vs_old)],
+                    vec![drop_i(&oix.name)],
+                    vec![create_index(orig, oix, vs_old)],
                 );
             }
         }
@@ -1115,6 +1183,32 @@ impl Differ<'_> {
                     vec![create_index(n, ix, vs_new)],
                     vec![drop_i(&ix.name)],
                 );
+            }
+        }
+    }
+
+    /// Maps a reference to a previous table/columns onto the new names (table and column renames).
+    fn follow_renames(&self, target: &mut ir::QName, columns: &mut [String]) {
+        if target.schema != "public" {
+            return;
+        }
+        if let Some(n) = self
+            .new
+            .tables
+            .iter()
+            .find(|n| self.old_name_of(&n.name) == target.name && n.name != target.name)
+        {
+            target.name = n.name.clone();
+        }
+        for c in columns.iter_mut() {
+            if let Some((_, _, to)) = self
+                .new
+                .hints
+                .column_renames
+                .iter()
+                .find(|(t, from, _)| *t == target.name && from == c)
+            {
+                *c = to.clone();
             }
         }
     }
@@ -1153,11 +1247,14 @@ impl Differ<'_> {
                     back.extend(helper_grants(self.old, o));
                     if sig(&hs_old, o) == sig(&hs_new, h) {
                         self.note(format!("replace function {}.{}", hs_new, h.name()));
-                        self.push(P_HELPERS, or_replace(create), or_replace(back));
+                        // The previous body names the previous tables: it comes back after the
+                        // renames are undone.
+                        self.push_split(P_HELPERS, P_RESTORE, or_replace(create), or_replace(back));
                     } else {
                         self.force_policies_using(h.name());
-                        self.push(
+                        self.push_split(
                             P_DROP_FUNCTION,
+                            P_RESTORE,
                             vec![format!("drop function {};", sig(&hs_old, o))],
                             back,
                         );
@@ -1181,8 +1278,9 @@ impl Differ<'_> {
                 self.note(format!("drop function {}.{}", hs_old, o.name()));
                 let mut back = vec![helper(self.old, o)];
                 back.extend(helper_grants(self.old, o));
-                self.push(
+                self.push_split(
                     P_DROP_FUNCTION,
+                    P_RESTORE,
                     vec![format!("drop function {};", sig(&hs_old, o))],
                     back,
                 );
@@ -1240,7 +1338,9 @@ impl Differ<'_> {
                                 function_signature(f, vs_new.as_deref())
                             ));
                         }
-                        self.push(P_FUNCTIONS, up, down);
+                        // The previous body may name previous tables and columns: it comes
+                        // back after the renames are undone.
+                        self.push_split(P_FUNCTIONS, P_RESTORE, up, down);
                     } else {
                         self.note(format!("recreate function {}.{}", f.schema, f.name));
                         self.force_policies_using(&f.name);
@@ -1271,8 +1371,9 @@ impl Differ<'_> {
                 .any(|f| f.schema == o.schema && f.name == o.name)
             {
                 self.note(format!("drop function {}.{}", o.schema, o.name));
-                self.push(
+                self.push_split(
                     P_DROP_FUNCTION,
+                    P_RESTORE,
                     vec![format!(
                         "drop function {};",
                         function_signature(o, vs_old.as_deref())
@@ -1300,31 +1401,44 @@ impl Differ<'_> {
             })
             .map(|t| t.name.clone())
             .collect();
+        // Previous triggers with their tables' new names: a trigger moves with its table.
+        let moved: Vec<ir::Trigger> = self
+            .old
+            .triggers
+            .iter()
+            .map(|o| {
+                let mut m = o.clone();
+                self.follow_renames(&mut m.table, &mut []);
+                m
+            })
+            .collect();
         for tr in &self.new.triggers {
             match self
                 .old
                 .triggers
                 .iter()
-                .find(|o| o.name == tr.name && o.table == tr.table)
+                .zip(&moved)
+                .find(|(_, m)| m.name == tr.name && m.table == tr.table)
+                .map(|(o, m)| (o, m == tr))
             {
                 None => {
                     self.note(format!("create trigger {}", tr.name));
                     self.push(P_TRIGGERS, vec![create(tr)], vec![drop(tr)]);
                 }
-                Some(o) if o != tr => {
+                Some((o, false)) => {
                     self.note(format!("change trigger {}", tr.name));
                     self.push(P_DROP_TRIGGER, vec![drop(o)], vec![create(o)]);
                     self.push(P_TRIGGERS, vec![create(tr)], vec![drop(tr)]);
                 }
-                Some(_) => {}
+                Some((_, true)) => {}
             }
         }
-        for o in &self.old.triggers {
+        for (o, m) in self.old.triggers.iter().zip(&moved) {
             if !self
                 .new
                 .triggers
                 .iter()
-                .any(|t| t.name == o.name && t.table == o.table)
+                .any(|t| t.name == m.name && t.table == m.table)
             {
                 self.note(format!("drop trigger {}", o.name));
                 if o.table.schema == "public" && dropped_tables.contains(&o.table.name) {

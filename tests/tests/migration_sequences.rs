@@ -1,7 +1,9 @@
 //! Property test of incremental migrations: random sequences of schema edits (seeded, so a failure
 //! names its seed and replays). Applying every migration in order must give the same catalog as a
 //! fresh apply of the final schema, and applying every down script in reverse must return to the
-//! starting catalog, then to an empty app schema.
+//! starting catalog, then to an empty app schema. The edits rename objects that others depend on:
+//! columns used by checks, partial indexes and custom policies; tables referenced by foreign
+//! keys, parent policies, SQL function bodies and declared triggers.
 
 use schema_core::diff::diff;
 use schema_core::emit::{down, up, EmitOptions};
@@ -35,11 +37,17 @@ struct Col {
 
 #[derive(Clone, Debug)]
 struct Tbl {
+    /// Stable id: names the table's function and trigger, which survive its renames.
+    id: usize,
     name: String,
     renamed_from: Option<String>,
     cols: Vec<Col>,
     index_on: Vec<String>,
     public_read: bool,
+    /// A table this one references (foreign key `parent_id` + a parent policy).
+    parent: Option<String>,
+    /// A column read by a custom policy.
+    custom_on: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -54,6 +62,9 @@ impl Model {
     fn start() -> Model {
         Model {
             tables: vec![Tbl {
+                id: 0,
+                parent: None,
+                custom_on: None,
                 name: "t0".into(),
                 renamed_from: None,
                 cols: vec![Col {
@@ -125,18 +136,50 @@ impl Model {
                 if let Some(r) = &c.renamed_from {
                     parts.push(format!("renamed_from: {r}"));
                 }
+                if c.ty == "text" {
+                    parts.push(format!("check: \"char_length({}) < 1000\"", c.name));
+                }
                 s.push_str(&format!("      {}: {{ {} }}\n", c.name, parts.join(", ")));
+            }
+            if let Some(p) = &t.parent {
+                s.push_str(&format!(
+                    "      parent_id: {{ type: \"uuid?\", references: {p}, on_delete: cascade }}\n"
+                ));
             }
             if !t.index_on.is_empty() {
                 s.push_str("    indexes:\n");
                 for c in &t.index_on {
-                    s.push_str(&format!("      - {{ columns: [{c}] }}\n"));
+                    s.push_str(&format!(
+                        "      - {{ columns: [{c}], where: \"{c} is not null\" }}\n"
+                    ));
                 }
             }
             s.push_str("    policies:\n      - { for: all, owner: user_id }\n");
             if t.public_read {
                 s.push_str("      - { for: select, authenticated: true }\n");
             }
+            if t.parent.is_some() {
+                s.push_str("      - { name: parent readers, for: select, parent: { column: parent_id } }\n");
+            }
+            if let Some(c) = &t.custom_on {
+                s.push_str(&format!(
+                    "      - {{ name: custom read, for: select, using: \"{c} is not null\" }}\n"
+                ));
+            }
+        }
+        s.push_str("functions:\n  touch:\n    returns: trigger\n    language: plpgsql\n    body: \"begin return new; end;\"\n");
+        for t in &self.tables {
+            s.push_str(&format!(
+                "  count_{}:\n    returns: bigint\n    language: sql\n    volatility: stable\n    body: \"select count(*) from public.{}\"\n",
+                t.id, t.name
+            ));
+        }
+        s.push_str("triggers:\n");
+        for t in &self.tables {
+            s.push_str(&format!(
+                "  touch_{}:\n    table: {}\n    timing: before\n    events: [insert]\n    function: touch\n",
+                t.id, t.name
+            ));
         }
         s
     }
@@ -144,17 +187,22 @@ impl Model {
     /// Applies one random edit; returns what it did.
     fn edit(&mut self, rng: &mut Rng) -> String {
         let ti = rng.below(self.tables.len());
-        match rng.below(11) {
+        match rng.below(12) {
             0 => {
                 let name = self.fresh("t");
+                let parent = (rng.below(2) == 0).then(|| self.tables[ti].name.clone());
+                let id = self.counter;
                 self.tables.push(Tbl {
+                    id,
                     name: name.clone(),
                     renamed_from: None,
                     cols: vec![],
                     index_on: vec![],
                     public_read: false,
+                    parent: parent.clone(),
+                    custom_on: None,
                 });
-                format!("add table {name}")
+                format!("add table {name} (parent {parent:?})")
             }
             1 => {
                 let name = self.fresh("c");
@@ -177,6 +225,9 @@ impl Model {
                 let ci = rng.below(self.tables[ti].cols.len());
                 let c = self.tables[ti].cols.remove(ci);
                 self.tables[ti].index_on.retain(|x| x != &c.name);
+                if self.tables[ti].custom_on.as_ref() == Some(&c.name) {
+                    self.tables[ti].custom_on = None;
+                }
                 self.allow
                     .push(format!("drop column {}.{}", self.tables[ti].name, c.name));
                 format!("drop column {}.{}", self.tables[ti].name, c.name)
@@ -191,6 +242,9 @@ impl Model {
                     if *ix == old {
                         *ix = new.clone();
                     }
+                }
+                if t.custom_on.as_ref() == Some(&old) {
+                    t.custom_on = Some(new.clone());
                 }
                 format!("rename column {}.{old} to {new}", t.name)
             }
@@ -227,7 +281,12 @@ impl Model {
                 self.tables[ti].public_read = !self.tables[ti].public_read;
                 format!("toggle public read on {}", self.tables[ti].name)
             }
-            9 if self.tables.len() > 1 => {
+            9 if self.tables.len() > 1
+                && !self
+                    .tables
+                    .iter()
+                    .any(|x| x.parent.as_ref() == Some(&self.tables[ti].name)) =>
+            {
                 let t = self.tables.remove(ti);
                 self.allow.push(format!("drop table {}", t.name));
                 format!("drop table {}", t.name)
@@ -237,7 +296,23 @@ impl Model {
                 let t = &mut self.tables[ti];
                 let old = std::mem::replace(&mut t.name, new.clone());
                 t.renamed_from = Some(old.clone());
+                for x in &mut self.tables {
+                    if x.parent.as_ref() == Some(&old) {
+                        x.parent = Some(new.clone());
+                    }
+                }
                 format!("rename table {old} to {new}")
+            }
+            11 if !self.tables[ti].cols.is_empty() => {
+                let ci = rng.below(self.tables[ti].cols.len());
+                let c = self.tables[ti].cols[ci].name.clone();
+                let t = &mut self.tables[ti];
+                t.custom_on = if t.custom_on.is_some() {
+                    None
+                } else {
+                    Some(c.clone())
+                };
+                format!("toggle custom policy on {}.{c}", t.name)
             }
             _ => {
                 let name = self.fresh("c");
