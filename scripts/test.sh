@@ -8,6 +8,11 @@ pg_bin="$(bash scripts/install-postgres.sh | tail -n 1)"
 export SCHEMAC_PG_BIN="$pg_bin"
 echo "using $SCHEMAC_PG_BIN"
 
+echo "== squawk (PyPI squawk-cli, pinned) =="
+mkdir -p .cache
+export SCHEMAC_SQUAWK="$(bash scripts/install-squawk.sh | tail -n 1)"
+echo "using $SCHEMAC_SQUAWK"
+
 echo "== cargo fmt --check =="
 cargo fmt --all -- --check
 

@@ -56,6 +56,7 @@ codes! {
     TypeMismatch = "S0029", "a value does not fit the declared type";
     Destructive = "S0030", "a schema change would lose data";
     RustSyntax = "S0031", "a Rust schema file does not parse";
+    Blocking = "S0036", "a schema change would block writes to an existing table";
     // Lints (`schemac lint`, schema-core/src/lint.rs and schema-pg/src/lint_live.rs): problems in a
     // valid schema or a live database's catalog that make it unsafe, slow, or slow to migrate.
     LintRlsDisabled = "L0001", "row level security is disabled on a table the API roles can use";

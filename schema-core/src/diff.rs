@@ -5,13 +5,13 @@
 
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::emit::up::{
-    create_enum, create_function, create_index, create_table, function_all, function_grants,
-    function_signature, grants, helper, helper_grants, policies, realtime, table_comments,
-    timestamps_trigger, uses_helpers_schema, vector_schema,
+    create_enum, create_function, create_index, create_index_with, create_table, function_all,
+    function_grants, function_signature, grants, helper, helper_grants, policies, realtime,
+    table_comments, timestamps_trigger, uses_helpers_schema, vector_schema,
 };
 use crate::ir::{self, Helper, Schema, SqlType, Table};
 use crate::source::Span;
-use crate::sql::ident::{list, literal, qname, qualified, quote};
+use crate::sql::ident::{dollar_quote, list, literal, qname, qualified, quote};
 use crate::types;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,11 +25,37 @@ pub struct Diff {
     pub enum_values: Option<(Vec<String>, Vec<String>)>,
     /// One line per change, for the migration header and the derived migration name.
     pub summary: Vec<String>,
+    /// A migration that runs outside a transaction, one statement at a time, before `up`
+    /// (concurrent index drops); its down runs after `down` (concurrent builds and constraint
+    /// validations that finish restoring the previous state without a long lock).
+    pub before: Option<(Vec<String>, Vec<String>)>,
+    /// A migration that runs outside a transaction after `up`: concurrent index builds, unique
+    /// constraints from those indexes, constraint validations, batched backfills.
+    pub after: Option<(Vec<String>, Vec<String>)>,
 }
+
+/// The `lock_timeout` of every migration unless the schema sets one.
+pub const DEFAULT_LOCK_TIMEOUT: &str = "5s";
+
+/// Rows updated per transaction by a batched backfill.
+pub const BACKFILL_BATCH: u32 = 10_000;
+
+/// A valid `lock_timeout:` value: a whole number of `ms`, `s` or `min` (at most 9 digits).
+pub fn valid_lock_timeout(v: &str) -> bool {
+    let digits = v.bytes().take_while(|b| b.is_ascii_digit()).count();
+    (1..=9).contains(&digits) && matches!(&v[digits..], "ms" | "s" | "min")
+}
+
+/// First line of a migration that must run outside a transaction: `schemac migrate` then runs
+/// its statements one at a time (the Supabase CLI runs such statements outside its batch).
+pub const NO_TRANSACTION_MARKER: &str = "-- schemac: no-transaction";
 
 impl Diff {
     pub fn is_empty(&self) -> bool {
-        self.up.is_empty() && self.enum_values.is_none()
+        self.up.is_empty()
+            && self.enum_values.is_none()
+            && self.before.is_none()
+            && self.after.is_none()
     }
 
     /// A migration name derived from the changes, e.g. `add_column_messages_edited_at`.
@@ -94,7 +120,16 @@ const P_DROP_FUNCTION: u8 = 27;
 const P_DROP_ENUM: u8 = 28;
 const P_DROP_SCHEMA: u8 = 29;
 
+/// Which migration a change belongs to (see `Diff::before` and `Diff::after`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Before,
+    Main,
+    After,
+}
+
 struct Change {
+    stage: Stage,
     phase: u8,
     down_phase: u8,
     up: Vec<String>,
@@ -131,18 +166,47 @@ pub fn diff(old: &Schema, new: &Schema, diags: &mut Diagnostics) -> Diff {
         enum_values_down: Vec::new(),
     };
     d.run();
-    let mut changes = std::mem::take(&mut d.changes);
-    changes.sort_by_key(|c| c.phase);
-    let up = changes.iter().flat_map(|c| c.up.iter().cloned()).collect();
-    // Stable sort: changes of one down phase keep their (reversed) order.
-    changes.sort_by_key(|c| c.down_phase);
-    let down = changes
-        .iter()
-        .rev()
-        .flat_map(|c| c.down.iter().cloned())
-        .collect();
-    let enum_values = (!d.enum_values_up.is_empty())
-        .then(|| (d.enum_values_up.clone(), d.enum_values_down.clone()));
+    let changes = std::mem::take(&mut d.changes);
+    let lt = literal(
+        d.new
+            .hints
+            .lock_timeout
+            .as_deref()
+            .unwrap_or(DEFAULT_LOCK_TIMEOUT),
+    );
+    let script = |stage: Stage| {
+        let mut cs: Vec<&Change> = changes.iter().filter(|c| c.stage == stage).collect();
+        cs.sort_by_key(|c| c.phase);
+        let up: Vec<String> = cs.iter().flat_map(|c| c.up.iter().cloned()).collect();
+        // Stable sort: changes of one down phase keep their (reversed) order.
+        cs.sort_by_key(|c| c.down_phase);
+        let down: Vec<String> = cs
+            .iter()
+            .rev()
+            .flat_map(|c| c.down.iter().cloned())
+            .collect();
+        // Every migration waits at most `lock_timeout` for a lock, so it never queues other
+        // sessions' statements behind it for long: it fails instead, and can be retried.
+        let set = if stage == Stage::Main {
+            format!("set local lock_timeout = {lt};")
+        } else {
+            format!("set lock_timeout = {lt};")
+        };
+        let with_timeout = |s: Vec<String>| with_lock_timeout(s, &set);
+        (with_timeout(up), with_timeout(down))
+    };
+    let (up, down) = script(Stage::Main);
+    let nonempty =
+        |(u, d): (Vec<String>, Vec<String>)| (!u.is_empty() || !d.is_empty()).then_some((u, d));
+    let before = nonempty(script(Stage::Before));
+    let after = nonempty(script(Stage::After));
+    let set_local = format!("set local lock_timeout = {lt};");
+    let enum_values = (!d.enum_values_up.is_empty()).then(|| {
+        (
+            with_lock_timeout(d.enum_values_up.clone(), &set_local),
+            with_lock_timeout(d.enum_values_down.clone(), &set_local),
+        )
+    });
     let mut summary = d.summary;
     // Structural changes first (they name the migration), grants and comments last.
     summary.sort_by_key(|s| rank(s));
@@ -151,6 +215,8 @@ pub fn diff(old: &Schema, new: &Schema, diags: &mut Diagnostics) -> Diff {
         down,
         enum_values,
         summary,
+        before,
+        after,
     }
 }
 
@@ -165,8 +231,20 @@ impl Differ<'_> {
 
     /// A change whose reverse runs at another point of the down script.
     fn push_split(&mut self, phase: u8, down_phase: u8, up: Vec<String>, down: Vec<String>) {
+        self.push_stage(Stage::Main, phase, down_phase, up, down);
+    }
+
+    fn push_stage(
+        &mut self,
+        stage: Stage,
+        phase: u8,
+        down_phase: u8,
+        up: Vec<String>,
+        down: Vec<String>,
+    ) {
         if !up.is_empty() || !down.is_empty() {
             self.changes.push(Change {
+                stage,
                 phase,
                 down_phase,
                 up,
@@ -187,6 +265,27 @@ impl Differ<'_> {
         self.diags.push(
             Diagnostic::error(Code::Destructive, Span::SYNTHETIC, "allow_destructive", format!("{what}: the data cannot be brought back by the down script"))
                 .help(format!("if this is intended, add `allow_destructive: [\"{key}\"]` to the schema; to keep the data, rename with `renamed_from:` instead")),
+        );
+        false
+    }
+
+    /// A change to an existing table may take its blocking form (`allow_blocking`).
+    fn blocking_allowed(&self, key: &str) -> bool {
+        self.new
+            .hints
+            .allow_blocking
+            .iter()
+            .any(|a| a == "all" || a == key)
+    }
+
+    /// A blocking change without a live-safe form is refused unless listed in `allow_blocking`.
+    fn blocking(&mut self, key: &str, what: &str) -> bool {
+        if self.blocking_allowed(key) {
+            return true;
+        }
+        self.diags.push(
+            Diagnostic::error(Code::Blocking, Span::SYNTHETIC, "allow_blocking", format!("{what}: writes to the table wait until it finishes"))
+                .help(format!("if the table is small or a maintenance window is planned, add `allow_blocking: [\"{key}\"]` to the schema (or `[all]`)")),
         );
         false
     }
@@ -560,7 +659,7 @@ impl Differ<'_> {
             );
         }
         self.rename_matching_objects(&mut o, n);
-        self.columns(&o, n, vs_old.as_deref(), vs_new.as_deref());
+        self.columns(&orig, &o, n, vs_old.as_deref(), vs_new.as_deref());
         self.constraints(&orig, &o, n, vs_old.as_deref(), vs_new.as_deref());
         if o.timestamps != n.timestamps {
             if n.timestamps {
@@ -804,8 +903,16 @@ impl Differ<'_> {
         }
     }
 
-    fn columns(&mut self, o: &Table, n: &Table, vs_old: Option<&str>, vs_new: Option<&str>) {
+    fn columns(
+        &mut self,
+        orig: &Table,
+        o: &Table,
+        n: &Table,
+        vs_old: Option<&str>,
+        vs_new: Option<&str>,
+    ) {
         let tq = t_q(&n.name);
+        let oq = t_q(&orig.name);
         for c in &n.columns {
             let Some(oc) = o.column(&c.name) else {
                 self.note(format!("add column {}.{}", n.name, c.name));
@@ -834,17 +941,25 @@ impl Differ<'_> {
             if oc.ty != c.ty {
                 let key = format!("change type {}.{}", n.name, c.name);
                 let widening = is_widening(&oc.ty, &c.ty);
-                if widening
-                    || self.destructive(
-                        &key,
-                        &format!(
-                            "changing `{}.{}` from `{}` to `{}` may fail or lose data",
-                            n.name,
-                            c.name,
-                            types::sql(&oc.ty, None),
-                            types::sql(&c.ty, None)
-                        ),
-                    )
+                let what = format!(
+                    "changing `{}.{}` from `{}` to `{}` rewrites the table under an exclusive lock",
+                    n.name,
+                    c.name,
+                    types::sql(&oc.ty, None),
+                    types::sql(&c.ty, None)
+                );
+                if (widening && self.blocking(&key, &what))
+                    || !widening
+                        && self.destructive(
+                            &key,
+                            &format!(
+                                "changing `{}.{}` from `{}` to `{}` may fail or lose data",
+                                n.name,
+                                c.name,
+                                types::sql(&oc.ty, None),
+                                types::sql(&c.ty, None)
+                            ),
+                        )
                 {
                     self.note(format!("change type of {}.{}", n.name, c.name));
                     let using = self
@@ -907,14 +1022,42 @@ impl Differ<'_> {
                     format!("alter table {tq} alter column {cq} drop not null;"),
                     format!("alter table {tq} alter column {cq} set not null;"),
                 );
-                if c.nullable {
-                    self.push(P_COLUMN, vec![null], vec![not_null]);
-                } else if let Some(d) = &c.default {
-                    // Rows written while the column allowed null get the default first.
-                    let fill = format!("update {tq} set {cq} = {d} where {cq} is null;");
-                    self.push(P_COLUMN, vec![fill, not_null], vec![null]);
-                } else {
-                    self.push(P_COLUMN, vec![not_null], vec![null]);
+                let key = format!("require {}.{}", n.name, c.name);
+                // Live-safe: a `not null ... not valid` constraint (PostgreSQL 18; it checks new
+                // rows only, under a short lock), validated later without blocking writes.
+                let safe = (!self.blocking_allowed(&key))
+                    .then(|| not_null_not_valid(&n.name, &c.name))
+                    .flatten();
+                match (c.nullable, safe) {
+                    (true, None) => self.push(P_COLUMN, vec![null], vec![not_null]),
+                    (true, Some((cn, add))) => {
+                        self.push(P_COLUMN, vec![null], vec![add]);
+                        self.push_stage(
+                            Stage::Before,
+                            P_COLUMN,
+                            P_COLUMN,
+                            vec![],
+                            vec![validate(&oq, &cn)],
+                        );
+                    }
+                    (false, None) => {
+                        let mut up = Vec::new();
+                        if let Some(d) = &c.default {
+                            // Rows written while the column allowed null get the default first.
+                            up.push(format!("update {tq} set {cq} = {d} where {cq} is null;"));
+                        }
+                        up.push(not_null);
+                        self.push(P_COLUMN, up, vec![null]);
+                    }
+                    (false, Some((cn, add))) => {
+                        self.push(P_COLUMN, vec![add], vec![null]);
+                        let mut after = Vec::new();
+                        if let Some(d) = &c.default {
+                            after.push(backfill(&tq, &c.name, d));
+                        }
+                        after.push(validate(&tq, &cn));
+                        self.push_stage(Stage::After, P_COLUMN, P_COLUMN, after, vec![]);
+                    }
                 }
             }
             if oc.identity != c.identity {
@@ -1090,53 +1233,109 @@ impl Differ<'_> {
                 list(&u.columns)
             )
         };
+        // Live-safe unique: a unique index built concurrently, then the constraint from it.
+        let unique_safe = |tq: &str, u: &ir::Unique| {
+            vec![
+                format!(
+                    "create unique index concurrently if not exists {} on {tq} using btree ({});",
+                    quote(&u.name),
+                    list(&u.columns)
+                ),
+                format!(
+                    "alter table {tq} add constraint {} unique using index {};",
+                    quote(&u.name),
+                    quote(&u.name)
+                ),
+            ]
+        };
         for (u, ou) in o.uniques.iter().zip(&orig.uniques) {
             if !n.uniques.contains(u) {
-                self.push(
-                    P_DROP_CONSTRAINT,
-                    vec![drop_c(&oq, &ou.name)],
-                    vec![add_u(&oq, ou)],
-                );
+                if self.blocking_allowed(&format!("add unique {}", ou.name)) {
+                    self.push(
+                        P_DROP_CONSTRAINT,
+                        vec![drop_c(&oq, &ou.name)],
+                        vec![add_u(&oq, ou)],
+                    );
+                } else {
+                    self.push(P_DROP_CONSTRAINT, vec![drop_c(&oq, &ou.name)], vec![]);
+                    let back = unique_safe(&oq, ou);
+                    self.push_stage(
+                        Stage::Before,
+                        P_DROP_CONSTRAINT,
+                        P_DROP_CONSTRAINT,
+                        vec![],
+                        back,
+                    );
+                }
             }
         }
         for u in &n.uniques {
             if !o.uniques.contains(u) {
                 self.note(format!("add unique {}", u.name));
-                self.push(
-                    P_ADD_CONSTRAINT,
-                    vec![add_u(&tq, u)],
-                    vec![drop_c(&tq, &u.name)],
-                );
+                if self.blocking_allowed(&format!("add unique {}", u.name)) {
+                    self.push(
+                        P_ADD_CONSTRAINT,
+                        vec![add_u(&tq, u)],
+                        vec![drop_c(&tq, &u.name)],
+                    );
+                } else {
+                    self.push_stage(
+                        Stage::After,
+                        P_ADD_CONSTRAINT,
+                        P_ADD_CONSTRAINT,
+                        unique_safe(&tq, u),
+                        vec![drop_c(&tq, &u.name)],
+                    );
+                }
             }
         }
-        let add_c = |tq: &str, c: &ir::Check| {
+        // Checks and foreign keys on an existing table are added `not valid` (new rows only, a
+        // short lock) and validated in the next migration (a scan that lets writes go on).
+        let add_c = |tq: &str, c: &ir::Check, safe: bool| {
             format!(
-                "alter table {tq} add constraint {} check ({});",
+                "alter table {tq} add constraint {} check ({}){};",
                 quote(&c.name),
-                c.expr
+                c.expr,
+                if safe { " not valid" } else { "" }
             )
         };
         for (c, oc) in o.checks.iter().zip(&orig.checks) {
             if !n.checks.contains(c) {
+                let safe = !self.blocking_allowed(&format!("add check {}", oc.name));
                 self.push(
                     P_DROP_CONSTRAINT,
                     vec![drop_c(&oq, &oc.name)],
-                    vec![add_c(&oq, oc)],
+                    vec![add_c(&oq, oc, safe)],
                 );
+                if safe {
+                    let v = vec![validate(&oq, &oc.name)];
+                    self.push_stage(
+                        Stage::Before,
+                        P_DROP_CONSTRAINT,
+                        P_DROP_CONSTRAINT,
+                        vec![],
+                        v,
+                    );
+                }
             }
         }
         for c in &n.checks {
             if !o.checks.contains(c) {
                 self.note(format!("add check {}", c.name));
+                let safe = !self.blocking_allowed(&format!("add check {}", c.name));
                 self.push(
                     P_ADD_CONSTRAINT,
-                    vec![add_c(&tq, c)],
+                    vec![add_c(&tq, c, safe)],
                     vec![drop_c(&tq, &c.name)],
                 );
+                if safe {
+                    let v = vec![validate(&tq, &c.name)];
+                    self.push_stage(Stage::After, P_ADD_CONSTRAINT, P_ADD_CONSTRAINT, v, vec![]);
+                }
             }
         }
         // Foreign keys.
-        let add_f = |tq: &str, f: &ir::ForeignKey| {
+        let add_f = |tq: &str, f: &ir::ForeignKey, safe: bool| {
             let mut s = format!(
                 "alter table {tq} add constraint {} foreign key ({}) references {} ({})",
                 quote(&f.name),
@@ -1147,42 +1346,90 @@ impl Differ<'_> {
             if f.on_delete != ir::OnDelete::NoAction {
                 s.push_str(&format!(" on delete {}", f.on_delete.sql()));
             }
+            if safe {
+                s.push_str(" not valid");
+            }
             s.push(';');
             s
         };
         for (f, of) in o.foreign_keys.iter().zip(&orig.foreign_keys) {
             if !n.foreign_keys.contains(f) {
-                self.push(P_DROP_FK, vec![drop_c(&oq, &of.name)], vec![add_f(&oq, of)]);
+                let safe = !self.blocking_allowed(&format!("add foreign key {}", of.name));
+                self.push(
+                    P_DROP_FK,
+                    vec![drop_c(&oq, &of.name)],
+                    vec![add_f(&oq, of, safe)],
+                );
+                if safe {
+                    let v = vec![validate(&oq, &of.name)];
+                    self.push_stage(Stage::Before, P_DROP_FK, P_DROP_FK, vec![], v);
+                }
             }
         }
         for f in &n.foreign_keys {
             if !o.foreign_keys.contains(f) {
                 self.note(format!("add foreign key {}", f.name));
-                self.push(P_ADD_FK, vec![add_f(&tq, f)], vec![drop_c(&tq, &f.name)]);
+                let safe = !self.blocking_allowed(&format!("add foreign key {}", f.name));
+                self.push(
+                    P_ADD_FK,
+                    vec![add_f(&tq, f, safe)],
+                    vec![drop_c(&tq, &f.name)],
+                );
+                if safe {
+                    let v = vec![validate(&tq, &f.name)];
+                    self.push_stage(Stage::After, P_ADD_FK, P_ADD_FK, v, vec![]);
+                }
             }
         }
-        // Indexes.
+        // Indexes of an existing table are built and dropped `concurrently`, in migrations of
+        // their own outside a transaction: drops before the main migration, builds after it.
         let drop_i = |name: &str| format!("drop index {};", qualified("public", name));
+        let drop_ic = |name: &str| {
+            format!(
+                "drop index concurrently if exists {};",
+                qualified("public", name)
+            )
+        };
         for (ix, oix) in o.indexes.iter().zip(&orig.indexes) {
             if !n.indexes.contains(ix) {
                 if !n.indexes.iter().any(|x| x.name == ix.name) {
                     self.note(format!("drop index {}", ix.name));
                 }
-                self.push(
-                    P_DROP_INDEX,
-                    vec![drop_i(&oix.name)],
-                    vec![create_index(orig, oix, vs_old)],
-                );
+                if self.blocking_allowed(&format!("drop index {}", oix.name)) {
+                    self.push(
+                        P_DROP_INDEX,
+                        vec![drop_i(&oix.name)],
+                        vec![create_index(orig, oix, vs_old)],
+                    );
+                } else {
+                    self.push_stage(
+                        Stage::Before,
+                        P_DROP_INDEX,
+                        P_DROP_INDEX,
+                        vec![drop_ic(&oix.name)],
+                        vec![create_index_with(orig, oix, vs_old, true)],
+                    );
+                }
             }
         }
         for ix in &n.indexes {
             if !o.indexes.contains(ix) {
                 self.note(format!("create index {}", ix.name));
-                self.push(
-                    P_CREATE_INDEX,
-                    vec![create_index(n, ix, vs_new)],
-                    vec![drop_i(&ix.name)],
-                );
+                if self.blocking_allowed(&format!("create index {}", ix.name)) {
+                    self.push(
+                        P_CREATE_INDEX,
+                        vec![create_index(n, ix, vs_new)],
+                        vec![drop_i(&ix.name)],
+                    );
+                } else {
+                    self.push_stage(
+                        Stage::After,
+                        P_CREATE_INDEX,
+                        P_CREATE_INDEX,
+                        vec![create_index_with(n, ix, vs_new, true)],
+                        vec![drop_ic(&ix.name)],
+                    );
+                }
             }
         }
     }
@@ -1695,6 +1942,47 @@ fn recreate_enum(
         for p in policies(schema, t) {
             s.push(p.sql);
         }
+    }
+    s
+}
+
+/// `validate constraint`: scans the table under SHARE UPDATE EXCLUSIVE (writes go on).
+fn validate(tq: &str, name: &str) -> String {
+    format!("alter table {tq} validate constraint {};", quote(name))
+}
+
+/// PostgreSQL's own name for the not-null constraint of `table.column`, and the statement adding
+/// it `not valid`; `None` when the name would be truncated (then the blocking form is used).
+fn not_null_not_valid(table: &str, column: &str) -> Option<(String, String)> {
+    let name = format!("{table}_{column}_not_null");
+    (name.len() <= 63).then(|| {
+        let add = format!(
+            "alter table {} add constraint {} not null {} not valid;",
+            t_q(table),
+            quote(&name),
+            quote(column)
+        );
+        (name, add)
+    })
+}
+
+/// Sets `column` to `default` where it is null, `BACKFILL_BATCH` rows per transaction (it runs
+/// outside a transaction block, so each batch commits and holds its row locks only briefly).
+fn backfill(tq: &str, column: &str, default: &str) -> String {
+    let cq = quote(column);
+    let body = format!(
+        "\ndeclare\n  n bigint;\nbegin\n  loop\n    update {tq} set {cq} = {default}\n      where ctid = any (array(select ctid from {tq} where {cq} is null limit {BACKFILL_BATCH}));\n    get diagnostics n = row_count;\n    exit when n = 0;\n    commit;\n  end loop;\nend\n"
+    );
+    format!("do {};", dollar_quote(&body))
+}
+
+/// `set` first when the script has a statement (not only comments).
+fn with_lock_timeout(mut s: Vec<String>, set: &str) -> Vec<String> {
+    if s.iter().any(|x| {
+        x.lines()
+            .any(|l| !l.trim().is_empty() && !l.starts_with("--"))
+    }) {
+        s.insert(0, set.to_string());
     }
     s
 }

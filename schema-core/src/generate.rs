@@ -80,8 +80,13 @@ fn migration_text(
     title: &str,
     summary: &[String],
     stmts: &[String],
+    no_transaction: bool,
 ) -> String {
     let mut out = emit::header("--", &opts.emit);
+    if no_transaction {
+        out.push_str(crate::diff::NO_TRANSACTION_MARKER);
+        out.push('\n');
+    }
     out.push_str(&format!("-- {title}\n"));
     for s in summary {
         out.push_str(&format!("--   {s}\n"));
@@ -179,12 +184,17 @@ pub fn plan(
                     let add = |version: String,
                                name: String,
                                title: &str,
-                               up: &[String],
-                               down: &[String],
+                               (up, down): (&[String], &[String]),
+                               no_tx: bool,
                                files: &mut Vec<OutFile>| {
-                        let up =
-                            migration_text(opts, &format!("{title}; changes:"), &d.summary, up);
-                        let down = migration_text(opts, &format!("Reverts {version}_{name}: runs the reverse of every change, in reverse order."), &[], down);
+                        let up = migration_text(
+                            opts,
+                            &format!("{title}; changes:"),
+                            &d.summary,
+                            up,
+                            no_tx,
+                        );
+                        let down = migration_text(opts, &format!("Reverts {version}_{name}: runs the reverse of every change, in reverse order."), &[], down, no_tx);
                         let rec = MigrationRecord {
                             version,
                             name,
@@ -208,8 +218,22 @@ pub fn plan(
                             version.clone(),
                             n,
                             "New enum values, committed before the migration that uses them",
-                            eu,
-                            ed,
+                            (eu, ed),
+                            false,
+                            &mut files,
+                        );
+                        migrations.push(rec.clone());
+                        new_migrations.push(rec);
+                        version = next_version(&version);
+                    }
+                    if let Some((bu, bd)) = &d.before {
+                        let n = crate::lower::fit_name(format!("{name}_prepare"));
+                        let rec = add(
+                            version.clone(),
+                            n,
+                            "Outside a transaction, before the next migration (concurrent index drops; its down finishes the next migration's down without long locks)",
+                            (bu, bd),
+                            true,
                             &mut files,
                         );
                         migrations.push(rec.clone());
@@ -218,11 +242,25 @@ pub fn plan(
                     }
                     if !d.up.is_empty() {
                         let rec = add(
-                            version,
-                            name,
+                            version.clone(),
+                            name.clone(),
                             "Incremental migration",
-                            &d.up,
-                            &d.down,
+                            (&d.up, &d.down),
+                            false,
+                            &mut files,
+                        );
+                        migrations.push(rec.clone());
+                        new_migrations.push(rec);
+                        version = next_version(&version);
+                    }
+                    if let Some((au, ad)) = &d.after {
+                        let n = crate::lower::fit_name(format!("{name}_concurrently"));
+                        let rec = add(
+                            version,
+                            n,
+                            "Outside a transaction, after the previous migration (concurrent index builds, constraint validation, batched backfills)",
+                            (au, ad),
+                            true,
                             &mut files,
                         );
                         migrations.push(rec.clone());

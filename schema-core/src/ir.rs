@@ -34,6 +34,10 @@ pub struct Hints {
     pub usings: Vec<(String, String, String)>,
     /// Destructive changes the author intends, as written (`drop table notes`, ...).
     pub allow_destructive: Vec<String>,
+    /// Changes to existing tables allowed to take the blocking form, as written (`all`: every one).
+    pub allow_blocking: Vec<String>,
+    /// `lock_timeout` of every migration, validated (`<digits>` with `ms`, `s` or `min`).
+    pub lock_timeout: Option<String>,
 }
 
 impl PartialEq for Hints {

@@ -76,4 +76,6 @@ pub fn merge(into: &mut syntax::File, f: syntax::File) {
     into.triggers.extend(f.triggers);
     into.seed.extend(f.seed);
     into.allow_destructive.extend(f.allow_destructive);
+    into.allow_blocking.extend(f.allow_blocking);
+    into.lock_timeout = into.lock_timeout.take().or(f.lock_timeout);
 }

@@ -435,6 +435,32 @@ impl Lower<'_> {
                     .to_ascii_lowercase()
             })
             .collect();
+        self.hints.allow_blocking = f
+            .allow_blocking
+            .iter()
+            .map(|a| {
+                a.value
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_ascii_lowercase()
+            })
+            .collect();
+        if let Some(lt) = &f.lock_timeout {
+            if crate::diff::valid_lock_timeout(&lt.value) {
+                self.hints.lock_timeout = Some(lt.value.clone());
+            } else {
+                self.diags.push(
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        lt.span,
+                        "lock_timeout",
+                        format!("`{}` is not a lock timeout", lt.value),
+                    )
+                    .help("write a whole number of `ms`, `s` or `min`, e.g. `lock_timeout: 5s`"),
+                );
+            }
+        }
         let role_source = f.roles.as_ref().and_then(|r| self.role_source(r));
         let mut tables = Vec::new();
         for (t, cols) in prepared {

@@ -55,6 +55,8 @@ struct Model {
     tables: Vec<Tbl>,
     kinds: Vec<String>,
     allow: Vec<String>,
+    /// Changes allowed to take the blocking form (a type change that rewrites the table).
+    blocking: Vec<String>,
     counter: usize,
 }
 
@@ -79,6 +81,7 @@ impl Model {
             }],
             kinds: vec!["a".into(), "b".into()],
             allow: vec![],
+            blocking: vec![],
             counter: 1,
         }
     }
@@ -91,6 +94,7 @@ impl Model {
     /// Clears one-shot migration hints after they were used.
     fn settle(&mut self) {
         self.allow.clear();
+        self.blocking.clear();
         for t in &mut self.tables {
             t.renamed_from = None;
             for c in &mut t.cols {
@@ -105,6 +109,16 @@ impl Model {
             s.push_str(&format!(
                 "allow_destructive: [{}]\n",
                 self.allow
+                    .iter()
+                    .map(|a| format!("\"{a}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if !self.blocking.is_empty() {
+            s.push_str(&format!(
+                "allow_blocking: [{}]\n",
+                self.blocking
                     .iter()
                     .map(|a| format!("\"{a}\""))
                     .collect::<Vec<_>>()
@@ -250,10 +264,14 @@ impl Model {
             }
             4 if !self.tables[ti].cols.is_empty() => {
                 let ci = rng.below(self.tables[ti].cols.len());
-                let c = &mut self.tables[ti].cols[ci];
+                let t = &mut self.tables[ti];
+                let c = &mut t.cols[ci];
                 if c.ty == "int" {
                     c.ty = "bigint";
-                    format!("widen {}", c.name)
+                    let key = format!("change type {}.{}", t.name, c.name);
+                    let what = format!("widen {}", c.name);
+                    self.blocking.push(key);
+                    what
                 } else {
                     c.nullable = !c.nullable || c.default.is_none();
                     format!("toggle null on {}", c.name)
@@ -364,6 +382,26 @@ fn exec(c: &mut Client, what: &str, sql: &str, log: &[String]) {
     tx.commit().expect("commit");
 }
 
+/// A migration that runs outside a transaction: one statement at a time, each committed.
+fn exec_each(c: &mut Client, what: &str, stmts: &[String], log: &[String]) {
+    for s in stmts {
+        if let Err(e) = c.batch_execute(s) {
+            panic!(
+                "{what} failed: {}\nedits:\n{}\n--- statement ---\n{s}",
+                schema_pg::error::describe_postgres_error(&e),
+                log.join("\n")
+            );
+        }
+    }
+}
+
+type Downs = (
+    String,
+    Option<String>,
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+);
+
 fn sequence(seed: u64, steps: usize) {
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut model = Model::start();
@@ -374,7 +412,7 @@ fn sequence(seed: u64, steps: usize) {
     schema_pg::harness::insert_fixtures(&mut a, &first, &Default::default()).expect("fixtures");
     let start = catalog_with(&mut a, true);
     let mut prev = first.clone();
-    let mut downs: Vec<(String, Option<String>)> = Vec::new();
+    let mut downs: Vec<Downs> = Vec::new();
     let mut log = Vec::new();
     for step in 0..steps {
         log.push(format!("step {step}: {}", model.edit(&mut rng)));
@@ -390,15 +428,23 @@ fn sequence(seed: u64, steps: usize) {
         if let Some((u, _)) = &m.enum_values {
             exec(&mut a, "enum values", &u.join("\n\n"), &log);
         }
+        if let Some((u, _)) = &m.before {
+            exec_each(&mut a, &format!("seed {seed} step {step} before"), u, &log);
+        }
         exec(
             &mut a,
             &format!("seed {seed} step {step} up"),
             &m.up.join("\n\n"),
             &log,
         );
+        if let Some((u, _)) = &m.after {
+            exec_each(&mut a, &format!("seed {seed} step {step} after"), u, &log);
+        }
         downs.push((
             m.down.join("\n\n"),
             m.enum_values.as_ref().map(|(_, d)| d.join("\n\n")),
+            m.before.as_ref().map(|(_, d)| d.clone()),
+            m.after.as_ref().map(|(_, d)| d.clone()),
         ));
         model.settle();
         prev = compile(&model.yaml());
@@ -411,13 +457,24 @@ fn sequence(seed: u64, steps: usize) {
         let d = similar::TextDiff::from_lines(&fresh, &migrated);
         panic!("seed {seed}: all migrations != fresh final schema (- fresh, + migrated)\nedits:\n{}\n{}", log.join("\n"), d.unified_diff().context_radius(1));
     }
-    for (i, (down_sql, enum_down)) in downs.iter().enumerate().rev() {
+    for (i, (down_sql, enum_down, before_down, after_down)) in downs.iter().enumerate().rev() {
+        if let Some(d) = after_down {
+            exec_each(&mut a, &format!("seed {seed} step {i} after down"), d, &log);
+        }
         exec(
             &mut a,
             &format!("seed {seed} step {i} down"),
             down_sql,
             &log,
         );
+        if let Some(d) = before_down {
+            exec_each(
+                &mut a,
+                &format!("seed {seed} step {i} before down"),
+                d,
+                &log,
+            );
+        }
         if let Some(e) = enum_down {
             exec(&mut a, "enum values down", e, &log);
         }

@@ -62,6 +62,18 @@ fn exec(c: &mut Client, what: &str, sql: &str) {
     tx.commit().expect("commit");
 }
 
+/// A migration that runs outside a transaction: one statement at a time, each committed.
+fn exec_each(c: &mut Client, what: &str, stmts: &[String]) {
+    for s in stmts {
+        if let Err(e) = c.batch_execute(s) {
+            panic!(
+                "{what} failed: {}\n--- statement ---\n{s}",
+                schema_pg::error::describe_postgres_error(&e)
+            );
+        }
+    }
+}
+
 fn row_counts(c: &mut Client, schema: &ir::Schema) -> Vec<(String, i64)> {
     schema
         .tables
@@ -105,9 +117,23 @@ fn migration_scripts() {
             script(&m.up),
             script(&m.down)
         );
+        if let Some((u, d)) = &m.before {
+            text = format!(
+                "-- before (no transaction) up\n{}\n\n-- before (no transaction) down\n{}\n\n{text}",
+                script(u),
+                script(d)
+            );
+        }
         if let Some((u, d)) = &m.enum_values {
             text = format!(
                 "-- enum values up\n{}\n\n-- enum values down\n{}\n\n{text}",
+                script(u),
+                script(d)
+            );
+        }
+        if let Some((u, d)) = &m.after {
+            text = format!(
+                "{text}\n-- after (no transaction) up\n{}\n\n-- after (no transaction) down\n{}\n",
                 script(u),
                 script(d)
             );
@@ -149,7 +175,13 @@ fn live(dir: &Path) {
     if let Some((u, _)) = &m.enum_values {
         exec(&mut a, "enum values migration", &script(u));
     }
+    if let Some((u, _)) = &m.before {
+        exec_each(&mut a, "before", u);
+    }
     exec(&mut a, "up", &script(&m.up));
+    if let Some((u, _)) = &m.after {
+        exec_each(&mut a, "after", u);
+    }
     let (_b, mut b) = db(&format!("fresh_{name}"));
     exec(&mut b, "init(after)", &up::migration(&after, &opts));
     let migrated = catalog_with(&mut a, true);
@@ -181,7 +213,13 @@ fn live(dir: &Path) {
             assert_eq!(c, *n, "{name}: rows of {t} after the migration");
         }
     }
+    if let Some((_, d)) = &m.after {
+        exec_each(&mut a, "after down", d);
+    }
     exec(&mut a, "down", &script(&m.down));
+    if let Some((_, d)) = &m.before {
+        exec_each(&mut a, "before down", d);
+    }
     if let Some((_, d)) = &m.enum_values {
         exec(&mut a, "enum values down", &script(d));
     }

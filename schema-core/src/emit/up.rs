@@ -159,6 +159,17 @@ pub(crate) fn create_table(t: &ir::Table, vs: Option<&str>) -> String {
 }
 
 pub(crate) fn create_index(t: &ir::Table, ix: &ir::Index, vs: Option<&str>) -> String {
+    create_index_with(t, ix, vs, false)
+}
+
+/// `create index`, or with `concurrently` the live-safe form for an existing table
+/// (`create index concurrently if not exists`; it must run outside a transaction).
+pub(crate) fn create_index_with(
+    t: &ir::Table,
+    ix: &ir::Index,
+    vs: Option<&str>,
+    concurrently: bool,
+) -> String {
     let cols: Vec<String> = ix
         .columns
         .iter()
@@ -188,8 +199,13 @@ pub(crate) fn create_index(t: &ir::Table, ix: &ir::Index, vs: Option<&str>) -> S
     }
     let _ = write!(
         out,
-        "create {}index {} on {} using {} ({})",
+        "create {}index {}{} on {} using {} ({})",
         if ix.unique { "unique " } else { "" },
+        if concurrently {
+            "concurrently if not exists "
+        } else {
+            ""
+        },
         quote(&ix.name),
         qualified("public", &t.name),
         ix.method.sql(),

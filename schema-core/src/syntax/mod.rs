@@ -35,6 +35,10 @@ pub struct File {
     pub seed: Vec<SeedBlock>,
     /// Destructive changes the author intends, e.g. `drop column documents.description`.
     pub allow_destructive: Vec<Name>,
+    /// Changes to existing tables that may take the blocking form (`all` for every change).
+    pub allow_blocking: Vec<Name>,
+    /// `lock_timeout` set at the top of every migration (default `5s`).
+    pub lock_timeout: Option<Name>,
 }
 
 #[derive(Clone, Debug)]

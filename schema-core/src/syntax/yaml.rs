@@ -398,6 +398,8 @@ impl Reader<'_> {
             "triggers",
             "seed",
             "allow_destructive",
+            "allow_blocking",
+            "lock_timeout",
         ];
         let mut f = File::default();
         let Some(m) = self.map(root, "", KEYS) else {
@@ -538,6 +540,12 @@ impl Reader<'_> {
             "allow_destructive",
             "a change such as `drop column documents.description`",
         );
+        f.allow_blocking = self.opt_names(
+            &m,
+            "allow_blocking",
+            "a change such as `create index documents_title_idx`, or `all`",
+        );
+        f.lock_timeout = self.opt_scalar(&m, "lock_timeout", "a duration such as `5s`");
         f
     }
 
