@@ -110,6 +110,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         name: args.name.clone(),
         up_sha256: sha256_hex(&up),
         down_sha256: sha256_hex(&down),
+        hand_written: false,
     };
     let (up_path, down_path) = migration_paths(&rec);
     lock.migrations.push(rec);

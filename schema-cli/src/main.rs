@@ -87,6 +87,8 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Apply, revert or list the migrations of `generated/` on a live database.
     Migrate(migrate_cmd::MigrateArgs),
+    /// Create a hand-written migration (`schemac migration new NAME`).
+    Migration(migrate_cmd::MigrationArgs),
     /// Compare a live database with the schema (missing, extra, different objects, by meaning);
     /// `--write` turns the drift into a migration.
     Diff(diff_cmd::DiffArgs),
@@ -146,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lint(args) => lint_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
         Command::Migrate(args) => migrate_cmd::run(args),
+        Command::Migration(args) => migrate_cmd::run_migration(args),
         Command::Diff(args) => diff_cmd::run(args),
         Command::Validate { input, rust } => {
             let (_, c) = rust_input::compile(&input, &rust)?;
@@ -218,6 +221,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut problems = Vec::new();
             for m in &plan.keep {
                 let (up, down) = generate::migration_paths(m);
+                if m.hand_written {
+                    // The author's text: only its presence is checked.
+                    if !out.join(&up).exists() {
+                        problems.push(format!(
+                            "{up}: missing (recorded in {})",
+                            generate::LOCK_FILE
+                        ));
+                    }
+                    continue;
+                }
                 for (rel, sha) in [(up, &m.up_sha256), (down, &m.down_sha256)] {
                     match std::fs::read_to_string(out.join(&rel)) {
                         Ok(text) if &sha256_hex(&text) == sha => {}

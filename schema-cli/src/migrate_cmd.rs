@@ -1,8 +1,9 @@
-//! `schemac migrate up|down|status`: applies or reverts the migrations in `generated/` on a live
-//! database, recording them in `supabase_migrations.schema_migrations` like the Supabase CLI.
+//! `schemac migrate up|down|status`: applies or reverts every migration in `generated/migrations`
+//! (generated and hand-written) on a live database, recording them in
+//! `supabase_migrations.schema_migrations` like the Supabase CLI; `schemac migration new NAME`.
 
-use schema_core::emit::lock::{sha256_hex, Lock};
-use schema_core::generate::{migration_paths, LOCK_FILE};
+use schema_core::emit::lock::Lock;
+use schema_core::generate::LOCK_FILE;
 use schema_pg::migrate::{self, MigrationFile};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -29,41 +30,70 @@ enum Action {
     Status,
 }
 
-/// Reads the migrations recorded in `dir`'s lock file, checking they were not edited.
+/// Every migration in `dir/migrations`, generated and hand-written (see
+/// `schema_pg::migrate::load_dir`); skipped files are reported on stderr.
 pub fn load(dir: &Path) -> anyhow::Result<Vec<MigrationFile>> {
-    let lock_path = dir.join(LOCK_FILE);
-    let text = std::fs::read_to_string(&lock_path).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read `{}`: {e} (run `schemac generate` first)",
-            lock_path.display()
-        )
-    })?;
-    let lock = Lock::from_json(&text).map_err(|e| {
-        anyhow::anyhow!("`{}` is not a schemac lock file: {e}", lock_path.display())
-    })?;
-    let mut out = Vec::new();
-    for m in &lock.migrations {
-        let (u, d) = migration_paths(m);
-        let read = |rel: &str, sha: &str| -> anyhow::Result<String> {
-            let p = dir.join(rel);
-            let t = std::fs::read_to_string(&p)
-                .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", p.display()))?;
-            if sha256_hex(&t) != sha {
-                anyhow::bail!(
-                    "`{}` was edited after it was generated; applied migrations are never edited",
-                    p.display()
-                );
-            }
-            Ok(t)
-        };
-        out.push(MigrationFile {
-            version: m.version.clone(),
-            name: m.name.clone(),
-            up: read(&u, &m.up_sha256)?,
-            down: read(&d, &m.down_sha256)?,
-        });
+    let (files, warnings) = migrate::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for w in warnings {
+        eprintln!("warning: {w}");
     }
-    Ok(out)
+    Ok(files)
+}
+
+#[derive(clap::Args)]
+pub struct MigrationArgs {
+    #[command(subcommand)]
+    action: MigrationAction,
+}
+
+#[derive(clap::Subcommand)]
+enum MigrationAction {
+    /// Create a hand-written migration: an empty up/down pair recorded in the lock, applied in
+    /// version order by `schemac migrate` and the Supabase CLI.
+    New {
+        /// Lower-case letters, digits and `_`.
+        name: String,
+        /// The output directory of `schemac generate`.
+        #[arg(long, default_value = "generated")]
+        dir: PathBuf,
+        /// Version (14 digits); default: the current UTC time.
+        #[arg(long)]
+        version: Option<String>,
+        /// The migration runs outside a transaction (e.g. `create index concurrently`).
+        #[arg(long)]
+        no_transaction: bool,
+    },
+}
+
+pub fn run_migration(args: MigrationArgs) -> anyhow::Result<ExitCode> {
+    match args.action {
+        MigrationAction::New {
+            name,
+            dir,
+            version,
+            no_transaction,
+        } => {
+            let version = version.unwrap_or_else(crate::fsio::utc_version_now);
+            let lock_path = dir.join(LOCK_FILE);
+            let text = std::fs::read_to_string(&lock_path).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read `{}`: {e} (run `schemac generate` first)",
+                    lock_path.display()
+                )
+            })?;
+            let lock = Lock::from_json(&text)?;
+            let existing = load(&dir)?;
+            let last = existing.iter().map(|m| m.version.as_str()).max();
+            let files =
+                schema_core::generate::new_migration(&lock, &name, &version, no_transaction, last)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (up_path, down_path) = (files[0].path.clone(), files[1].path.clone());
+            crate::fsio::write_all(&dir, &files)?;
+            println!("{}", dir.join(&up_path).display());
+            println!("{}", dir.join(&down_path).display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 pub fn database_url(given: Option<String>) -> anyhow::Result<String> {

@@ -138,6 +138,7 @@ pub fn plan(
             name,
             up_sha256: sha256_hex(&up),
             down_sha256: sha256_hex(&down),
+            hand_written: false,
         };
         let (up_path, down_path) = migration_paths(&rec);
         (
@@ -200,6 +201,7 @@ pub fn plan(
                             name,
                             up_sha256: sha256_hex(&up),
                             down_sha256: sha256_hex(&down),
+                            hand_written: false,
                         };
                         let (up_path, down_path) = migration_paths(&rec);
                         files.push(OutFile {
@@ -324,4 +326,75 @@ pub fn plan(
         new_migrations,
         summary,
     })
+}
+
+/// `schemac migration new NAME`: an empty hand-written up/down pair and the lock that records it.
+/// `later_than` is the newest version already in the folder (recorded or not).
+pub fn new_migration(
+    lock: &Lock,
+    name: &str,
+    version: &str,
+    no_transaction: bool,
+    later_than: Option<&str>,
+) -> Result<Vec<OutFile>, PlanError> {
+    if version.len() != 14 || !version.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(PlanError::BadVersion(version.to_string()));
+    }
+    if !crate::sql::ident::is_safe_ident(name) {
+        return Err(PlanError::BadName(name.to_string()));
+    }
+    let last = lock
+        .migrations
+        .iter()
+        .map(|m| m.version.as_str())
+        .chain(later_than)
+        .max();
+    if let Some(last) = last {
+        if last >= version {
+            return Err(PlanError::VersionNotLater {
+                version: version.to_string(),
+                last: last.to_string(),
+            });
+        }
+    }
+    let rec = MigrationRecord {
+        version: version.to_string(),
+        name: name.to_string(),
+        up_sha256: String::new(),
+        down_sha256: String::new(),
+        hand_written: true,
+    };
+    let (up_path, down_path) = migration_paths(&rec);
+    let marker = if no_transaction {
+        format!("{}\n", crate::diff::NO_TRANSACTION_MARKER)
+    } else {
+        String::new()
+    };
+    let how = if no_transaction {
+        "one statement at a time outside a transaction"
+    } else {
+        "in one transaction"
+    };
+    let up = format!(
+        "{marker}-- {version}_{name}: written by hand. `schemac migrate` and the Supabase CLI apply it in version order, {how}.\n"
+    );
+    let down = format!(
+        "{marker}-- Reverts {version}_{name}: write the statements that undo it (`schemac migrate down` refuses an empty down script).\n"
+    );
+    let mut lock = lock.clone();
+    lock.migrations.push(rec);
+    Ok(vec![
+        OutFile {
+            path: up_path,
+            contents: up,
+        },
+        OutFile {
+            path: down_path,
+            contents: down,
+        },
+        OutFile {
+            path: LOCK_FILE.into(),
+            contents: lock.to_json(),
+        },
+    ])
 }

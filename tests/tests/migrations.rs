@@ -550,3 +550,259 @@ fn a_large_down_script_applies_without_overflowing_the_lock_table() {
     drop(dbh);
     drop(server);
 }
+
+fn write_files(dir: &Path, files: &[schema_core::generate::OutFile]) {
+    for f in files {
+        let p = dir.join(&f.path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, &f.contents).expect("write");
+    }
+}
+
+/// `schemac migrate` applies every `.sql` file of the folder in version order, like the Supabase
+/// CLI: the generated ones (with the non-transactional migration of concurrent builds and
+/// validations), one created by `migration new` (a data migration), a non-transactional one
+/// written by hand, and one dropped in without the lock knowing. A failed concurrent index build
+/// is not recorded and leaves no invalid index; a migration without a down script is not reverted.
+#[test]
+fn every_sql_file_in_the_folder_is_applied_in_version_order() {
+    use schema_core::emit::lock::Lock;
+    use schema_core::generate::{new_migration, plan, GenerateOptions, LOCK_FILE};
+    use schema_pg::migrate;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let yaml = std::fs::read_to_string(workspace_root().join("schema.yaml")).expect("schema.yaml");
+    let compile_text = |text: &str| {
+        let mut s = Sources::new();
+        s.add("schema.yaml", text);
+        schema_core::compile(&s).ir.expect("compiles")
+    };
+    let opts = |version: &str| GenerateOptions {
+        emit: EmitOptions::default(),
+        version: Some(version.into()),
+        name: None,
+        reset: false,
+        now_version: "20990101000000".into(),
+    };
+    let read_lock = || {
+        Lock::from_json(&std::fs::read_to_string(dir.join(LOCK_FILE)).expect("lock"))
+            .expect("lock parses")
+    };
+    let v1 = compile_text(&yaml);
+    write_files(
+        dir,
+        &plan(&v1, None, &opts("20260101000000"))
+            .expect("plan")
+            .files,
+    );
+    // An index and a check on an existing table: a main migration and a concurrent one.
+    let edited = yaml
+        .replace(
+            "      tokens_used: int?\n",
+            "      tokens_used: { type: int?, check: \"tokens_used >= 0\" }\n",
+        )
+        .replace(
+            "      - { columns: [conversation_id, created_at] }\n",
+            "      - { columns: [conversation_id, created_at] }\n      - { columns: [role, created_at] }\n",
+        );
+    let p2 = plan(
+        &compile_text(&edited),
+        Some(&read_lock()),
+        &opts("20260102000000"),
+    )
+    .unwrap_or_else(|e| panic!("second plan: {e}"));
+    let names: Vec<String> = p2
+        .new_migrations
+        .iter()
+        .map(|m| format!("{}_{}", m.version, m.name))
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+    write_files(dir, &p2.files);
+    let second = |rel: String| std::fs::read_to_string(dir.join(rel)).expect("read");
+    let (u2, d2) = schema_core::generate::migration_paths(&p2.new_migrations[1]);
+    assert!(
+        migrate::is_no_transaction(&second(u2.clone())) && migrate::is_no_transaction(&second(d2)),
+        "{u2} runs outside a transaction"
+    );
+    assert!(second(u2).contains("create index concurrently"));
+    // A hand-written data migration (`schemac migration new backfill_tokens`).
+    let f = new_migration(
+        &read_lock(),
+        "backfill_tokens",
+        "20260103000000",
+        false,
+        None,
+    )
+    .expect("migration new");
+    write_files(dir, &f);
+    std::fs::write(
+        dir.join(&f[0].path),
+        format!(
+            "{}update public.messages set tokens_used = 0 where tokens_used is null;\n",
+            f[0].contents
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join(&f[1].path),
+        format!(
+            "{}-- the backfilled values stay\nselect 1;\n",
+            f[1].contents
+        ),
+    )
+    .expect("write");
+    // A hand-written index built concurrently (`migration new --no-transaction`).
+    let f = new_migration(&read_lock(), "content_index", "20260104000000", true, None)
+        .expect("migration new");
+    write_files(dir, &f);
+    std::fs::write(
+        dir.join(&f[0].path),
+        format!("{}create index concurrently if not exists messages_content_idx on public.messages (content);\n", f[0].contents),
+    )
+    .expect("write");
+    std::fs::write(
+        dir.join(&f[1].path),
+        format!(
+            "{}drop index concurrently if exists public.messages_content_idx;\n",
+            f[1].contents
+        ),
+    )
+    .expect("write");
+    // A file the lock does not know (e.g. from `supabase migration new`), without a down script.
+    std::fs::write(
+        dir.join("migrations/20260105000000_comment.sql"),
+        "comment on column public.messages.metadata is 'model parameters';\n",
+    )
+    .expect("write");
+    let (files, warnings) = migrate::load_dir(dir).expect("load");
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let versions: Vec<&str> = files.iter().map(|m| m.version.as_str()).collect();
+    assert_eq!(
+        versions,
+        [
+            "20260101000000",
+            "20260102000000",
+            "20260102000001",
+            "20260103000000",
+            "20260104000000",
+            "20260105000000"
+        ]
+    );
+    let (_db, mut c) = db("every_file");
+    migrate::up(&mut c, &files[..1], None).expect("init");
+    exec(
+        &mut c,
+        "seed",
+        &schema_core::emit::seed::seed(&v1, &EmitOptions::default()),
+    );
+    let after_init = catalog_with(&mut c, true);
+    let applied = migrate::up(&mut c, &files, None).expect("every file applies");
+    assert_eq!(applied, versions[1..]);
+    let recorded: Vec<String> = migrate::applied(&mut c)
+        .expect("applied")
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(recorded, versions);
+    let q = |c: &mut Client, sql: &str| -> i64 { c.query_one(sql, &[]).expect(sql).get(0) };
+    assert_eq!(
+        q(
+            &mut c,
+            "select count(*) from public.messages where tokens_used is null"
+        ),
+        0,
+        "the data migration ran"
+    );
+    assert_eq!(q(&mut c, "select count(*) from pg_index where indexrelid = 'public.messages_content_idx'::regclass and indisvalid"), 1);
+    assert_eq!(q(&mut c, "select count(*) from pg_constraint where conrelid = 'public.messages'::regclass and contype = 'c' and convalidated and pg_get_constraintdef(oid) like '%tokens_used >= 0%'"), 1, "the check was validated");
+    // A concurrent build that fails (duplicates) is neither recorded nor left behind invalid.
+    std::fs::write(
+        dir.join("migrations/20260106000000_one_row.sql"),
+        format!(
+            "{}\ncreate unique index concurrently messages_one_row on public.messages ((true));\n",
+            schema_core::diff::NO_TRANSACTION_MARKER
+        ),
+    )
+    .expect("write");
+    let (files, _) = migrate::load_dir(dir).expect("load");
+    let err = migrate::up(&mut c, &files, None).expect_err("duplicates fail the build");
+    assert!(err.to_string().contains("invalid index"), "{err}");
+    assert_eq!(
+        q(&mut c, "select count(*) from pg_index where not indisvalid"),
+        0
+    );
+    assert_eq!(migrate::applied(&mut c).expect("applied").len(), 6);
+    std::fs::remove_file(dir.join("migrations/20260106000000_one_row.sql")).expect("rm");
+    // Without a down script, the dropped-in migration is not reverted...
+    let (files, _) = migrate::load_dir(dir).expect("load");
+    let err = migrate::down(&mut c, &files, 1).expect_err("no down script");
+    assert!(err.to_string().contains("no down statements"), "{err}");
+    // ...with one, everything reverts in reverse order, outside a transaction where marked.
+    std::fs::write(
+        dir.join("down/20260105000000_comment.sql"),
+        "comment on column public.messages.metadata is null;\n",
+    )
+    .expect("write");
+    let (files, _) = migrate::load_dir(dir).expect("load");
+    let reverted = migrate::down(&mut c, &files, 5).expect("down");
+    assert_eq!(reverted.len(), 5);
+    assert_eq!(catalog_with(&mut c, true), after_init);
+}
+
+/// The blocking forms stay available, but only when the schema asks: a rewriting type change is
+/// refused without `allow_blocking` (S0036); `allow_blocking: [all]` gives plain statements in
+/// one transactional migration; a per-change key affects only that change.
+#[test]
+fn blocking_forms_need_an_explicit_opt_out() {
+    let dir = workspace_root().join("tests/diff");
+    let compile_with = |case: &str, edit: &dyn Fn(String) -> String| {
+        let text = edit(std::fs::read_to_string(dir.join(case).join("after.yaml")).expect("read"));
+        let mut s = Sources::new();
+        s.add("after.yaml", text);
+        schema_core::compile(&s).ir.expect("compiles")
+    };
+    let before = compile(&dir.join("widen_type/before.yaml"));
+    let after = compile_with("widen_type", &|t| {
+        t.replace("allow_blocking: [\"change type notes.stars\"]\n", "")
+    });
+    let mut d = Diagnostics::default();
+    let _ = diff(&before, &after, &mut d);
+    let diags = d.into_sorted();
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert_eq!(diags[0].code, schema_core::Code::Blocking);
+    assert!(diags[0]
+        .help
+        .as_deref()
+        .unwrap_or("")
+        .contains("change type notes.stars"));
+    let before = compile(&dir.join("indexes/before.yaml"));
+    let live_safe = compile(&dir.join("indexes/after.yaml"));
+    let all = compile_with("indexes", &|t| {
+        t.replacen(
+            "target: supabase\n",
+            "target: supabase\nallow_blocking: [all]\n",
+            1,
+        )
+    });
+    let one = compile_with("indexes", &|t| {
+        t.replacen(
+            "target: supabase\n",
+            "target: supabase\nallow_blocking: [\"create index notes_title_idx\"]\n",
+            1,
+        )
+    });
+    let run = |after: &ir::Schema| {
+        let mut d = Diagnostics::default();
+        let m = diff(&before, after, &mut d);
+        assert!(!d.has_errors());
+        m
+    };
+    let (safe, blocking, partial) = (run(&live_safe), run(&all), run(&one));
+    assert!(safe.after.is_some() && safe.before.is_some());
+    assert!(!script(&safe.up).contains("create index"));
+    assert!(blocking.after.is_none() && blocking.before.is_none());
+    assert!(script(&blocking.up).contains("create index \"notes_title_idx\""));
+    assert!(script(&partial.up).contains("create index \"notes_title_idx\""));
+    let after_up = script(&partial.after.expect("the other index stays concurrent").0);
+    assert!(after_up.contains("concurrently") && !after_up.contains("notes_title_idx"));
+}

@@ -20,6 +20,10 @@ pub struct MigrationRecord {
     pub name: String,
     pub up_sha256: String,
     pub down_sha256: String,
+    /// Written by hand (`schemac migration new`): its text is the author's, so no checksum is
+    /// recorded; schemac applies it in version order like any other.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hand_written: bool,
 }
 
 impl Lock {
