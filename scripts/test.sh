@@ -13,6 +13,9 @@ mkdir -p .cache
 export SCHEMAC_SQUAWK="$(bash scripts/install-squawk.sh | tail -n 1)"
 echo "using $SCHEMAC_SQUAWK"
 
+echo "== Supabase CLI (npm supabase, pinned in tests/cli/package-lock.json) =="
+(cd tests/cli && npm ci --no-audit --no-fund)
+
 echo "== cargo fmt --check =="
 cargo fmt --all -- --check
 
