@@ -66,6 +66,12 @@ pub fn drift(client: &mut Client, schema: &Schema) -> Result<Vec<Finding>, PgErr
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
+    // (forced row level security, replica identity) of each table.
+    let table_flags: BTreeMap<String, (bool, String)> = tx
+        .query("select c.relname::text, c.relforcerowsecurity, c.relreplident::text from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1", &[])?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
     let realtime: BTreeSet<String> = tx
         .query("select tablename::text from pg_publication_tables where pubname = 'supabase_realtime' and schemaname = 'public'", &[])?
         .iter()
@@ -99,6 +105,40 @@ pub fn drift(client: &mut Client, schema: &Schema) -> Result<Vec<Finding>, PgErr
                 vec![fix],
                 vec![undo],
             ));
+        }
+        if let Some((forced, ident)) = table_flags.get(&t.name) {
+            if *forced {
+                out.push(finding(
+                    Kind::Different,
+                    format!("forced row level security on {}", t.name),
+                    "expected not forced, found forced (policies also bind the table owner)".into(),
+                    vec![format!("alter table {tq} no force row level security;")],
+                    vec![format!("alter table {tq} force row level security;")],
+                ));
+            }
+            let full = t.realtime.as_ref().is_some_and(|r| r.replica_identity_full);
+            let expected = if full { "f" } else { "d" };
+            if ident != expected {
+                let name = |c: &str| match c {
+                    "f" => "full",
+                    "d" => "default",
+                    "n" => "nothing",
+                    _ => "index",
+                };
+                let set = |c: &str| format!("alter table {tq} replica identity {};", name(c));
+                out.push(finding(
+                    Kind::Different,
+                    format!("replica identity of {}", t.name),
+                    format!("expected {}, found {}", name(expected), name(ident)),
+                    vec![set(expected)],
+                    // An index-based identity names its index: left to a human.
+                    if ident == "i" {
+                        vec![]
+                    } else {
+                        vec![set(ident)]
+                    },
+                ));
+            }
         }
         grants(&mut tx, t, &mut out)?;
         let published = realtime.contains(&t.name);
@@ -528,17 +568,60 @@ fn grants(tx: &mut Transaction<'_>, t: &Table, out: &mut Vec<Finding>) -> Result
     Ok(())
 }
 
+/// What decides who can run a function and as whom: (signature, body, security definer,
+/// settings, volatility, privileges), for every function of that name.
+type FnFacts = Vec<(String, String, bool, String, String, String)>;
+
+fn function_facts(tx: &mut Transaction<'_>, fschema: &str, name: &str) -> Result<FnFacts, PgError> {
+    Ok(tx
+        .query(
+            "select p.oid::regprocedure::text, p.prosrc, p.prosecdef, coalesce(array_to_string(p.proconfig, ','), ''), p.provolatile::text,
+                    coalesce((select string_agg(case when a.grantee = 0 then 'public' else g.rolname::text end || ':' || a.privilege_type, ' ' order by 1)
+                              from aclexplode(p.proacl) a left join pg_roles g on g.oid = a.grantee
+                              where a.grantee = 0 or g.rolname in ('anon', 'authenticated', 'service_role')), 'default')
+             from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and p.proname = $2 order by 1",
+            &[&fschema, &name],
+        )?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+        .collect())
+}
+
+/// A function's signature as SQL with every name quoted by `sql::ident` (schema, name, types).
+fn sig_sql(tx: &mut Transaction<'_>, sig: &str) -> Result<String, PgError> {
+    let r = tx.query_one(
+        "select n.nspname::text, p.proname::text, coalesce((select array_agg(format_type(t, null) order by i) from unnest(p.proargtypes) with ordinality as a(t, i)), '{}')
+         from pg_proc p join pg_namespace n on n.oid = p.pronamespace where p.oid = $1::text::regprocedure",
+        &[&sig],
+    )?;
+    let args: Vec<String> = r.get(2);
+    // Type names come from format_type (PostgreSQL's own quoting of type names).
+    Ok(format!(
+        "{}({})",
+        qualified(r.get(0), r.get(1)),
+        args.join(", ")
+    ))
+}
+
+/// The EXECUTE grants (`role:EXECUTE`) of one overload in `facts`.
+fn live_acl_of<'a>(facts: &'a FnFacts, sig: &str) -> Vec<&'a str> {
+    facts
+        .iter()
+        .filter(|f| f.0 == sig && f.5 != "default")
+        .flat_map(|f| f.5.split(' '))
+        .filter(|g| g.ends_with(":EXECUTE"))
+        .collect()
+}
+
+/// Functions compared by meaning: the expected definition and grants are applied in a savepoint
+/// that is rolled back, and PostgreSQL's catalog entries before and after are compared, so
+/// security definer/invoker, settings (search_path), body, volatility and EXECUTE grants all count.
 fn functions(
     tx: &mut Transaction<'_>,
     schema: &Schema,
     out: &mut Vec<Finding>,
 ) -> Result<(), PgError> {
-    for (fschema, name, body) in probe::expected_functions(schema) {
-        let rows = tx.query(
-            "select p.prosrc, p.prosecdef, coalesce(array_to_string(p.proconfig, ','), ''), pg_get_functiondef(p.oid), p.oid::regprocedure::text
-             from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and p.proname = $2",
-            &[&fschema, &name],
-        )?;
+    for (fschema, name, _) in probe::expected_functions(schema) {
         let is_helper =
             fschema == schema.helpers_schema && schema.helpers.iter().any(|h| h.name() == name);
         let fix = if is_helper {
@@ -547,35 +630,86 @@ fn functions(
             probe::replace_function(schema, &fschema, &name)
         };
         let object = format!("function {fschema}.{name}");
-        match rows.first() {
-            None => out.push(finding(
+        let live = function_facts(tx, &fschema, &name)?;
+        if live.is_empty() {
+            out.push(finding(
                 Kind::Missing,
                 object,
                 "not in the database".into(),
                 fix,
                 vec![],
-            )),
-            Some(r) => {
-                let src: String = r.get(0);
-                let config: String = r.get(2);
-                let mut what = Vec::new();
-                if src.trim() != body.trim() {
-                    what.push("body differs".to_string());
+            ));
+            continue;
+        }
+        let mut sp = tx.transaction()?;
+        let expected = match sp.batch_execute(&fix.join("\n")) {
+            Ok(()) => Some(function_facts(&mut sp, &fschema, &name)?),
+            Err(_) => None,
+        };
+        sp.rollback()?;
+        let what: Vec<String> = match &expected {
+            None => vec![
+                "the expected definition cannot replace it (signature or return type differ)"
+                    .into(),
+            ],
+            Some(e) if *e == live => vec![],
+            Some(e) => {
+                let mut w = Vec::new();
+                let (l, e) = (&live[0], &e[0]);
+                if live.len() != 1 {
+                    w.push(format!("{} overloads", live.len()));
                 }
-                if !config.contains("search_path=\"\"") {
-                    what.push(format!("search_path is not fixed (config: `{config}`)"));
+                if l.2 != e.2 {
+                    let sd = |b: bool| {
+                        if b {
+                            "security definer"
+                        } else {
+                            "security invoker"
+                        }
+                    };
+                    w.push(format!("{} (found {})", sd(e.2), sd(l.2)));
                 }
-                if !what.is_empty() {
-                    let def: String = r.get(3);
-                    out.push(finding(
-                        Kind::Different,
-                        object,
-                        what.join(", "),
-                        fix,
-                        vec![format!("{};", def.trim_end())],
-                    ));
+                if l.3 != e.3 {
+                    w.push(format!("settings `{}` (found `{}`)", e.3, l.3));
+                }
+                if l.1 != e.1 {
+                    w.push("body differs".to_string());
+                }
+                if l.4 != e.4 {
+                    w.push(format!("volatility {} (found {})", e.4, l.4));
+                }
+                if l.5 != e.5 {
+                    w.push(format!("execute privileges [{}] (found [{}])", e.5, l.5));
+                }
+                if w.is_empty() {
+                    w.push("signature differs".to_string());
+                }
+                w
+            }
+        };
+        if !what.is_empty() {
+            let mut undo: Vec<String> = Vec::new();
+            for (sig, ..) in &live {
+                let def: String = tx
+                    .query_one("select pg_get_functiondef($1::text::regprocedure)", &[sig])?
+                    .get(0);
+                undo.push(format!("{};", def.trim_end()));
+                let fq = sig_sql(tx, sig)?;
+                undo.push(format!(
+                    "revoke all on function {fq} from public, {};",
+                    list(&["anon", "authenticated", "service_role"])
+                ));
+                for grant in live_acl_of(&live, sig) {
+                    let (who, _) = grant.split_once(':').unwrap_or((grant, ""));
+                    let who = if who == "public" {
+                        "public".to_string()
+                    } else {
+                        quote(who)
+                    };
+                    undo.push(format!("grant execute on function {fq} to {who};"));
                 }
             }
+            out.push(finding(Kind::Different, object, what.join(", "), fix, undo));
         }
     }
     Ok(())
@@ -586,16 +720,39 @@ fn triggers(
     schema: &Schema,
     out: &mut Vec<Finding>,
 ) -> Result<(), PgError> {
-    let live: BTreeMap<(String, String, String), String> = tx
-        .query(
-            "select n.nspname::text, c.relname::text, t.tgname::text, pg_get_triggerdef(t.oid) from pg_trigger t join pg_class c on c.oid = t.tgrelid
-             join pg_namespace n on n.oid = c.relnamespace where not t.tgisinternal and (n.nspname = 'public' or (n.nspname = 'auth' and c.relname = 'users'))",
-            &[],
-        )?
+    let rows = tx.query(
+        "select n.nspname::text, c.relname::text, t.tgname::text, pg_get_triggerdef(t.oid), t.tgenabled::text from pg_trigger t join pg_class c on c.oid = t.tgrelid
+         join pg_namespace n on n.oid = c.relnamespace where not t.tgisinternal and (n.nspname = 'public' or (n.nspname = 'auth' and c.relname = 'users'))",
+        &[],
+    )?;
+    let live: BTreeMap<(String, String, String), String> = rows
         .iter()
         .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(3)))
         .collect();
+    let enabled: BTreeMap<(String, String, String), String> = rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1), r.get(2)), r.get(4)))
+        .collect();
     let expected = probe::expected_triggers(schema);
+    for (s, t, name, _) in &expected {
+        let key = (s.clone(), t.clone(), name.clone());
+        // `O`: fires in the normal (origin) replication role, as `create trigger` leaves it.
+        if let Some(state) = enabled.get(&key).filter(|e| e.as_str() != "O") {
+            let tq = qualified(s, t);
+            let how = match state.as_str() {
+                "D" => "disable",
+                "A" => "enable always",
+                _ => "enable replica",
+            };
+            out.push(finding(
+                Kind::Different,
+                format!("trigger {name} on {s}.{t}"),
+                format!("expected enabled, found `{how}`"),
+                vec![format!("alter table {tq} enable trigger {};", quote(name))],
+                vec![format!("alter table {tq} {how} trigger {};", quote(name))],
+            ));
+        }
+    }
     for (s, t, name, sql) in &expected {
         if !live.contains_key(&(s.clone(), t.clone(), name.clone()))
             && (s != "public" || schema.tables.iter().any(|x| &x.name == t))

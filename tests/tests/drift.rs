@@ -124,3 +124,88 @@ fn hand_made_changes_are_found_fixed_and_undone() {
         "the undo restores the drifted state"
     );
 }
+
+/// Drift in what decides who can do what: a function switched to `security definer` (it then
+/// reads every user's rows), a definer helper switched to invoker, a changed search_path, an
+/// extra EXECUTE grant, the signup trigger on `auth.users` disabled, replica identity, forced RLS.
+/// Each is reported, the fix removes them all, and the undo brings them back.
+#[test]
+fn security_relevant_attributes_are_found_fixed_and_undone() {
+    let (db, _) = migrated("drift_security");
+    let mut c = db.connect_admin().expect("admin");
+    let schema = committed_migration().lock.schema;
+    c.batch_execute(
+        "alter function public.match_document_chunks security definer;
+         alter function private.shared_document_ids security invoker;
+         alter function public.create_api_key set search_path = public;
+         grant execute on function public.usage_summary to anon;
+         alter table auth.users disable trigger on_auth_user_created;
+         alter table public.messages replica identity default;
+         alter table public.documents force row level security;",
+    )
+    .expect("tampering");
+    let found = drift(&mut c, &schema).expect("drift");
+    let expect = [
+        (
+            "function public.match_document_chunks",
+            "security invoker (found security definer)",
+        ),
+        (
+            "function private.shared_document_ids",
+            "security definer (found security invoker)",
+        ),
+        ("function public.create_api_key", "settings"),
+        ("function public.usage_summary", "execute privileges"),
+        (
+            "trigger on_auth_user_created on auth.users",
+            "found `disable`",
+        ),
+        (
+            "replica identity of messages",
+            "expected full, found default",
+        ),
+        ("forced row level security on documents", "found forced"),
+    ];
+    for (object, detail) in expect {
+        assert!(
+            found.iter().any(|f| f.kind == Kind::Different
+                && f.object == object
+                && f.detail.contains(detail)),
+            "not reported: {object} ({detail})\nfound:\n{}",
+            show(&found)
+        );
+    }
+    assert_eq!(
+        found.len(),
+        expect.len(),
+        "only the planted changes:\n{}",
+        show(&found)
+    );
+    let fix: Vec<String> = found.iter().flat_map(|f| f.fix.clone()).collect();
+    c.batch_execute(&fix.join("\n")).unwrap_or_else(|e| {
+        panic!(
+            "fix: {}\n{}",
+            schema_pg::error::describe_postgres_error(&e),
+            fix.join("\n")
+        )
+    });
+    let after = drift(&mut c, &schema).expect("drift");
+    assert!(
+        after.is_empty(),
+        "drift left after the fix:\n{}",
+        show(&after)
+    );
+    let undo: Vec<String> = found.iter().rev().flat_map(|f| f.undo.clone()).collect();
+    c.batch_execute(&undo.join("\n")).unwrap_or_else(|e| {
+        panic!(
+            "undo: {}\n{}",
+            schema_pg::error::describe_postgres_error(&e),
+            undo.join("\n")
+        )
+    });
+    assert_eq!(
+        show(&drift(&mut c, &schema).expect("drift")),
+        show(&found),
+        "the undo restores the drifted state"
+    );
+}
