@@ -1,9 +1,8 @@
 //! `schemac diff --database-url URL [--write]`: drift between a live database and the schema as a
-//! report; with `--write`, a migration (and its down script) that removes the drift.
+//! report; with `--write`, a repair script for that database (and its undo) in `repairs/`,
+//! outside the migration chain.
 
 use crate::{compile, fsio, Input};
-use schema_core::emit::lock::{sha256_hex, Lock, MigrationRecord};
-use schema_core::generate::{migration_paths, OutFile, LOCK_FILE};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -57,78 +56,31 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     if !args.write {
         return Ok(ExitCode::from(1));
     }
-    let lock_path = args.out.join(LOCK_FILE);
-    let text = std::fs::read_to_string(&lock_path).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read `{}`: {e} (run `schemac generate` first)",
-            lock_path.display()
-        )
-    })?;
-    let mut lock = Lock::from_json(&text)?;
+    // The repair suits this database only: it goes to `repairs/`, outside the migration chain
+    // (not in `migrations/`, not in the lock), so replaying the chain on a fresh database still
+    // works and the Supabase CLI never applies it.
     let version = args.version.clone().unwrap_or_else(fsio::utc_version_now);
-    if lock.migrations.last().is_some_and(|m| m.version >= version) {
+    if version.len() != 14 || !version.bytes().all(|b| b.is_ascii_digit()) {
+        anyhow::bail!("version `{version}` is not 14 digits (YYYYMMDDHHMMSS)");
+    }
+    if !schema_core::sql::ident::is_safe_ident(&args.name) {
         anyhow::bail!(
-            "migration version `{version}` must be later than the last recorded migration"
+            "name `{}` must be lower-case letters, digits and `_`",
+            args.name
         );
     }
-    let opts = schema_core::emit::EmitOptions::default();
-    let body = |title: &str, stmts: Vec<String>| {
-        let mut s = schema_core::emit::header("--", &opts);
-        s.push_str(&format!("-- {title}\n"));
-        for st in stmts {
-            s.push('\n');
-            s.push_str(&st);
-            s.push('\n');
-        }
-        schema_core::emit::finish(s)
-    };
-    let up = body(
-        "Removes drift found by `schemac diff` between the database and the schema.",
-        findings
-            .iter()
-            .flat_map(|f| {
-                let mut v = vec![format!(
-                    "-- {} {}: {}",
-                    f.kind.name(),
-                    f.object,
-                    f.detail.replace('\n', " ")
-                )];
-                v.extend(f.fix.clone());
-                if f.fix.is_empty() {
-                    v.push("-- (left as it is: decide by hand)".to_string());
-                }
-                vec![v.join("\n")]
-            })
-            .collect(),
+    let files = schema_pg::drift::repair_files(
+        &findings,
+        &version,
+        &args.name,
+        &schema_core::emit::EmitOptions::default(),
     );
-    let down = body(
-        "Puts the drift back (the reverse of each fix, in reverse order).",
-        findings.iter().rev().flat_map(|f| f.undo.clone()).collect(),
-    );
-    let rec = MigrationRecord {
-        version,
-        name: args.name.clone(),
-        up_sha256: sha256_hex(&up),
-        down_sha256: sha256_hex(&down),
-        hand_written: false,
-    };
-    let (up_path, down_path) = migration_paths(&rec);
-    lock.migrations.push(rec);
-    let files = vec![
-        OutFile {
-            path: up_path.clone(),
-            contents: up,
-        },
-        OutFile {
-            path: down_path,
-            contents: down,
-        },
-        OutFile {
-            path: LOCK_FILE.into(),
-            contents: lock.to_json(),
-        },
-    ];
+    let up_path = files[0].path.clone();
     fsio::write_all(&args.out, &files)?;
-    eprintln!("wrote {}", args.out.join(up_path).display());
+    eprintln!(
+        "wrote {} (apply it to this database only, e.g. `psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -1 -f {}`; it is not part of the migration chain)",
+        args.out.join(&up_path).display(),
+        args.out.join(&up_path).display()
+    );
     Ok(ExitCode::SUCCESS)
 }

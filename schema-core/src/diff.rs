@@ -721,7 +721,7 @@ impl Differ<'_> {
         let force = self.recreate_policies.contains(&n.name) || !aligned;
         for (i, p) in orig_p.iter().enumerate() {
             let r = renamed_p.get(i).filter(|_| aligned);
-            let same = r.and_then(|r| new_p.iter().find(|x| x.name == r.name && x.sql == r.sql));
+            let same = r.and_then(|r| new_p.iter().find(|x| same_policy(x, r)));
             match same {
                 Some(x) if !force => {
                     if x.name != p.name {
@@ -757,7 +757,7 @@ impl Differ<'_> {
             let same = renamed_p
                 .iter()
                 .find(|x| x.name == p.name)
-                .is_some_and(|x| x.sql == p.sql);
+                .is_some_and(|x| same_policy(x, p));
             if force || !aligned || !same {
                 self.note(format!(
                     "{} policy {}",
@@ -1985,4 +1985,61 @@ fn with_lock_timeout(mut s: Vec<String>, set: &str) -> Vec<String> {
         s.insert(0, set.to_string());
     }
     s
+}
+
+/// Two generated policies mean the same: same name, command and role, and the same parse trees
+/// of their USING and WITH CHECK expressions (see `same_expr`).
+fn same_policy(a: &crate::emit::up::Policy, b: &crate::emit::up::Policy) -> bool {
+    let same_opt = |x: &Option<String>, y: &Option<String>| match (x, y) {
+        (Some(x), Some(y)) => same_expr(x, y),
+        (None, None) => true,
+        _ => false,
+    };
+    a.name == b.name
+        && a.command == b.command
+        && a.role == b.role
+        && same_opt(&a.using, &b.using)
+        && same_opt(&a.check, &b.check)
+}
+
+/// Two SQL expressions mean the same: equal sqlparser trees once redundant parentheses are
+/// dropped (the tree already encodes precedence; whitespace and keyword case never reach it).
+/// Text that does not parse compares as text.
+fn same_expr(a: &str, b: &str) -> bool {
+    a == b
+        || match (expr_tree(a), expr_tree(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        }
+}
+
+fn expr_tree(s: &str) -> Option<sqlparser::ast::Expr> {
+    use sqlparser::ast::{visit_expressions_mut, Expr};
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    let mut e = sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(s)
+        .ok()?
+        .parse_expr()
+        .ok()?;
+    let _ = visit_expressions_mut(&mut e, |e| {
+        while let Expr::Nested(inner) = e {
+            *e = (**inner).clone();
+        }
+        std::ops::ControlFlow::<()>::Continue(())
+    });
+    Some(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_expr;
+
+    #[test]
+    fn expressions_compare_by_tree() {
+        assert!(same_expr("(a > 1) and (b is null)", "a > 1 AND b IS NULL"));
+        assert!(same_expr("((a))", "a"));
+        assert!(!same_expr("(a + b) * c", "a + b * c"));
+        assert!(!same_expr("a > 1", "a > 2"));
+        assert!(!same_expr("a >", "a > 1"));
+    }
 }

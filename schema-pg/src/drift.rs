@@ -57,6 +57,63 @@ fn finding(
     }
 }
 
+/// Where `schemac diff --write` puts repair scripts: next to, not inside, `migrations/`.
+pub const REPAIRS_DIR: &str = "repairs";
+
+/// The repair script of `findings` and its undo, as files under `REPAIRS_DIR`. A repair fits
+/// the drifted database only, so it is never part of the migration chain (a fresh database
+/// replaying the chain would fail on it: `... already exists`).
+pub fn repair_files(
+    findings: &[Finding],
+    version: &str,
+    name: &str,
+    opts: &schema_core::emit::EmitOptions,
+) -> Vec<schema_core::generate::OutFile> {
+    let body = |title: &str, stmts: Vec<String>| {
+        let mut s = schema_core::emit::header("--", opts);
+        s.push_str(&format!("-- {title}\n"));
+        for st in stmts {
+            s.push('\n');
+            s.push_str(&st);
+            s.push('\n');
+        }
+        schema_core::emit::finish(s)
+    };
+    let up = body(
+        "Repairs drift found by `schemac diff` on one database; not a migration (apply it there only).",
+        findings
+            .iter()
+            .map(|f| {
+                let mut v = vec![format!(
+                    "-- {} {}: {}",
+                    f.kind.name(),
+                    f.object,
+                    f.detail.replace(['\n', '\r'], " ")
+                )];
+                v.extend(f.fix.clone());
+                if f.fix.is_empty() {
+                    v.push("-- (left as it is: decide by hand)".to_string());
+                }
+                v.join("\n")
+            })
+            .collect(),
+    );
+    let undo = body(
+        "Puts the drift back (the reverse of each repair, in reverse order).",
+        findings.iter().rev().flat_map(|f| f.undo.clone()).collect(),
+    );
+    vec![
+        schema_core::generate::OutFile {
+            path: format!("{REPAIRS_DIR}/{version}_{name}.sql"),
+            contents: up,
+        },
+        schema_core::generate::OutFile {
+            path: format!("{REPAIRS_DIR}/{version}_{name}.undo.sql"),
+            contents: undo,
+        },
+    ]
+}
+
 /// Compares the database behind `client` with `schema`. Read-only: every probe is rolled back.
 pub fn drift(client: &mut Client, schema: &Schema) -> Result<Vec<Finding>, PgError> {
     let mut tx = client.transaction()?;

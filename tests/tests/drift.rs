@@ -209,3 +209,65 @@ fn security_relevant_attributes_are_found_fixed_and_undone() {
         "the undo restores the drifted state"
     );
 }
+
+/// `schemac diff --write` output stays out of the migration chain: the repair script (written
+/// to `repairs/`) fixes the drifted database, while the chain still replays on a fresh database
+/// and neither `schemac migrate` nor the Supabase CLI (which read `migrations/`) pick it up.
+#[test]
+fn the_repair_script_fixes_the_database_and_keeps_the_chain_replayable() {
+    use schema_core::emit::EmitOptions;
+    use schema_core::generate::{plan, GenerateOptions};
+    use schema_pg::migrate;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let gen = tmp.path();
+    let schema = committed_migration().lock.schema;
+    let opts = GenerateOptions {
+        emit: EmitOptions::default(),
+        version: Some("20260101000000".into()),
+        name: None,
+        reset: false,
+        now_version: "20990101000000".into(),
+    };
+    let mut files = plan(&schema, None, &opts).expect("plan").files;
+    let (db, _) = migrated("drift_repair");
+    let mut c = db.connect_admin().expect("admin");
+    c.batch_execute(
+        "drop index public.messages_sender_id_idx;
+         alter function public.match_document_chunks security definer;
+         alter table public.user_settings disable row level security;",
+    )
+    .expect("tampering");
+    let found = drift(&mut c, &schema).expect("drift");
+    assert_eq!(found.len(), 3, "{}", show(&found));
+    let repair = schema_pg::drift::repair_files(
+        &found,
+        "20260102000000",
+        "fix_drift",
+        &EmitOptions::default(),
+    );
+    assert!(repair.iter().all(|f| f.path.starts_with("repairs/")));
+    files.extend(repair.clone());
+    for f in &files {
+        let p = gen.join(&f.path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&p, &f.contents).expect("write");
+    }
+    // The repair fixes the drifted database (one transaction, like `psql -1 -f`).
+    let mut tx = c.transaction().expect("begin");
+    tx.batch_execute(&repair[0].contents)
+        .expect("repair applies");
+    tx.commit().expect("commit");
+    assert!(drift(&mut c, &schema).expect("drift").is_empty());
+    // The chain is unchanged and replays on a fresh database.
+    let (chain, _) = migrate::load_dir(gen).expect("load");
+    assert_eq!(chain.len(), 1, "the repair is not a migration");
+    let fresh = TestDatabase::create(shared(), "drift_replay").expect("database");
+    install_supabase_platform(
+        &mut fresh.connect_admin().expect("admin"),
+        GrantMode::LegacyDefaultGrants,
+    )
+    .expect("platform");
+    let mut f = fresh.connect_as("postgres").expect("postgres");
+    migrate::up(&mut f, &chain, None).expect("the chain replays on a fresh database");
+    assert!(drift(&mut f, &schema).expect("drift").is_empty());
+}

@@ -806,3 +806,35 @@ fn blocking_forms_need_an_explicit_opt_out() {
     let after_up = script(&partial.after.expect("the other index stays concurrent").0);
     assert!(after_up.contains("concurrently") && !after_up.contains("notes_title_idx"));
 }
+
+/// Custom policy expressions compare by parse tree, not text: whitespace, keyword case and
+/// redundant parentheses give no migration; a real change does.
+#[test]
+fn policy_expressions_compare_by_parse_tree() {
+    let schema = |using: &str| {
+        let text = format!(
+            "target: supabase\ntables:\n  notes:\n    columns:\n      id: {{ type: uuid, primary_key: true, default: gen_random_uuid() }}\n      stars: {{ type: int, default: \"0\" }}\n      title: text?\n    policies:\n      - {{ name: starred, for: select, using: \"{using}\" }}\n"
+        );
+        let mut s = Sources::new();
+        s.add("schema.yaml", text);
+        let c = schema_core::compile(&s);
+        c.ir.unwrap_or_else(|| panic!("`{using}`: {:?}", c.diagnostics))
+    };
+    let base = schema("stars > 3 and title is not null");
+    for same in [
+        "stars>3   AND  title IS NOT NULL",
+        "stars > 3\\tAND title  IS  NOT  NULL",
+        "(stars > 3) and (title is not null)",
+    ] {
+        let mut d = Diagnostics::default();
+        let m = diff(&base, &schema(same), &mut d);
+        assert!(
+            m.is_empty(),
+            "`{same}` gave a migration:\n{}",
+            script(&m.up)
+        );
+    }
+    let mut d = Diagnostics::default();
+    let m = diff(&base, &schema("stars > 4 and title is not null"), &mut d);
+    assert!(!m.is_empty(), "a real change gives a migration");
+}
