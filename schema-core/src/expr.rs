@@ -192,6 +192,7 @@ fn within_limits(
 ) -> bool {
     let mut depth = 0usize;
     let mut deepest = (0usize, 1u64, 1u64);
+    let mut unbalanced: Option<(u64, u64)> = None;
     for t in tokens {
         match &t.kind {
             lex::Kind::Op(o) if o == "(" || o == "[" => {
@@ -200,9 +201,32 @@ fn within_limits(
                     deepest = (depth, t.line, t.col);
                 }
             }
-            lex::Kind::Op(o) if o == ")" || o == "]" => depth = depth.saturating_sub(1),
+            lex::Kind::Op(o) if o == ")" || o == "]" => {
+                if depth == 0 {
+                    unbalanced.get_or_insert((t.line, t.col));
+                }
+                depth = depth.saturating_sub(1)
+            }
+            lex::Kind::Op(o) if o == ";" => {
+                unbalanced.get_or_insert((t.line, t.col));
+            }
             _ => {}
         }
+    }
+    if depth > 0 {
+        unbalanced.get_or_insert((1, 1));
+    }
+    if let Some((line, col)) = unbalanced {
+        diags.push(
+            Diagnostic::error(
+                Code::ExprSyntax,
+                text.span.offset(line, col),
+                path,
+                format!("this {what} has unbalanced parentheses or a `;`"),
+            )
+            .help("write exactly one expression"),
+        );
+        return false;
     }
     let problem = if tokens.len() > MAX_EXPR_TOKENS {
         Some((
@@ -556,10 +580,8 @@ fn validate(
             continue;
         };
         let v = value.to_ascii_lowercase();
-        let is_column = own.contains(&v.as_str())
-            || sub_tables
-                .iter()
-                .any(|(_, _, cols)| cols.contains(&v));
+        let is_column =
+            own.contains(&v.as_str()) || sub_tables.iter().any(|(_, _, cols)| cols.contains(&v));
         if sqlexpr::NILADIC.contains(&v.as_str()) && is_column {
             let mut at = text.span.offset(t.line, t.col);
             at.end_col = at.col + value.chars().count() as u32;
