@@ -99,7 +99,13 @@ pub fn dollar(p: &str) -> String {
 /// identifiers built from the hostile column names.
 pub fn corpus() -> Vec<String> {
     let path = crate::workspace_root().join("tests/oracle/expressions.txt");
-    let text = std::fs::read_to_string(&path).expect("read the corpus");
+    let mut text = std::fs::read_to_string(&path).expect("read the corpus");
+    // Everything the fuzzers ever found (tests/tests/expr_fuzz.rs appends to it).
+    text.push_str("\n----\n");
+    text.push_str(
+        &std::fs::read_to_string(crate::workspace_root().join("tests/oracle/found.txt"))
+            .unwrap_or_default(),
+    );
     let mut out: Vec<String> = text
         .split("\n----\n")
         .map(|s| s.trim_end_matches('\n').to_string())

@@ -3,10 +3,10 @@
 //! comments and odd whitespace, plus raw character soup. schemac must never panic; whatever it
 //! accepts must be read by PostgreSQL exactly as written (the oracle of `expr_oracle`), and its
 //! canonical form must be a fixed point. Set SCHEMAC_FUZZ_CASES for a longer local run; failures
-//! are kept in tests/proptest-regressions/ and replayed first.
+//! are kept in tests/oracle/found.txt, which the oracle replays.
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
+use proptest::test_runner::{Config, TestError, TestRunner};
 use schemac_tests::oracle::{compile, dollar, escaped, judge, oracle_db, standard, unicode};
 use std::cell::RefCell;
 
@@ -17,18 +17,28 @@ fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
-fn runner(name: &str, cases: u32) -> TestRunner {
-    let path = format!(
-        "{}/tests/proptest-regressions/{name}.txt",
-        env!("CARGO_MANIFEST_DIR")
-    );
+fn runner(cases: u32) -> TestRunner {
     TestRunner::new(Config {
         cases,
-        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(Box::leak(
-            path.into_boxed_str(),
-        )))),
+        failure_persistence: None,
         ..Config::default()
     })
+}
+
+/// Keeps the minimal failing expression in tests/oracle/found.txt (part of the oracle's
+/// corpus from then on) and fails the test.
+fn keep_and_fail(result: Result<(), TestError<(String, bool)>>) {
+    match result {
+        Ok(()) => {}
+        Err(TestError::Fail(why, (text, _))) => {
+            let path = schemac_tests::workspace_root().join("tests/oracle/found.txt");
+            let mut corpus = std::fs::read_to_string(&path).unwrap_or_default();
+            corpus.push_str(&format!("{text}\n----\n"));
+            let _ = std::fs::write(&path, corpus);
+            panic!("{why}\nkept in tests/oracle/found.txt: {text:?}");
+        }
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// Text that tries to end a string, a name, a comment or a statement.
@@ -162,8 +172,8 @@ fn grammar_expressions_mean_what_they_say() {
     let (_db, client) = oracle_db("expr_fuzz");
     let client = RefCell::new(client);
     let accepted = RefCell::new(0u32);
-    let mut r = runner("expr_fuzz_grammar", cases(400));
-    r.run(&(expr(), any::<bool>()), |(text, policy)| {
+    let mut r = runner(cases(400));
+    let result = r.run(&(expr(), any::<bool>()), |(text, policy)| {
         let mut c = client.borrow_mut();
         match judge(&mut c, &text, policy) {
             Ok(Some(emitted)) => {
@@ -178,8 +188,8 @@ fn grammar_expressions_mean_what_they_say() {
             Err(report) => prop_assert!(false, "PostgreSQL reads differently: {}", report),
         }
         Ok(())
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    });
+    keep_and_fail(result);
     eprintln!("grammar fuzz: {} accepted and proven", accepted.borrow());
 }
 
@@ -187,16 +197,16 @@ fn grammar_expressions_mean_what_they_say() {
 fn character_soup_never_panics_and_never_escapes() {
     let (_db, client) = oracle_db("expr_fuzz_soup");
     let client = RefCell::new(client);
-    let mut r = runner("expr_fuzz_soup", cases(600));
+    let mut r = runner(cases(600));
     let soup = "[abt()'\"\\\\$;:.,=<>@*+/\\-\n\r\t EUu&0-9é😀]{0,40}";
-    r.run(&(soup, any::<bool>()), |(text, policy)| {
+    let result = r.run(&(soup, any::<bool>()), |(text, policy)| {
         let mut c = client.borrow_mut();
         if let Err(report) = judge(&mut c, &text, policy) {
             prop_assert!(false, "PostgreSQL reads differently: {}", report);
         }
         Ok(())
-    })
-    .unwrap_or_else(|e| panic!("{e}"));
+    });
+    keep_and_fail(result);
 }
 
 #[test]
