@@ -141,7 +141,6 @@ pub fn check(text: &Name, path: &str, scope: &Scope, diags: &mut Diagnostics) ->
     if !within_limits(&tokens, text, path, what, diags) {
         return None;
     }
-    let expr = parse(text, path, what, diags)?;
     if let Err((line, col, detail)) = same_tokens(&text.value, &tokens) {
         diags.push(
             Diagnostic::error(
@@ -154,6 +153,7 @@ pub fn check(text: &Name, path: &str, scope: &Scope, diags: &mut Diagnostics) ->
         );
         return None;
     }
+    let expr = parse(text, path, what, diags)?;
     let before = count_errors(diags);
     validate(&expr, &tokens, text, path, scope, diags);
     if count_errors(diags) > before {
