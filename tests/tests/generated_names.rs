@@ -5,7 +5,10 @@
 use schema_core::ir::Helper;
 use schema_core::Sources;
 
-fn helpers(yaml: &str) -> Vec<(String, String, Option<(String, Vec<String>)>)> {
+/// (helper name, user column, (role column, roles)).
+type MemberHelper = (String, String, Option<(String, Vec<String>)>);
+
+fn helpers(yaml: &str) -> Vec<MemberHelper> {
     let mut s = Sources::new();
     s.add("schema.yaml", yaml);
     let c = schema_core::compile(&s);
