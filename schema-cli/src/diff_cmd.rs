@@ -2,6 +2,7 @@
 //! report; with `--write`, a migration (and its down script) that removes the drift.
 
 use crate::{compile, fsio, Input};
+use schema_core::sql::comment;
 use schema_core::emit::lock::{sha256_hex, Lock, MigrationRecord};
 use schema_core::generate::{migration_paths, OutFile, LOCK_FILE};
 use std::path::PathBuf;
@@ -74,7 +75,8 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
     let opts = schema_core::emit::EmitOptions::default();
     let body = |title: &str, stmts: Vec<String>| {
         let mut s = schema_core::emit::header("--", &opts);
-        s.push_str(&format!("-- {title}\n"));
+        s.push_str(&comment::line(title));
+        s.push('\n');
         for st in stmts {
             s.push('\n');
             s.push_str(&st);
@@ -87,15 +89,17 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         findings
             .iter()
             .flat_map(|f| {
-                let mut v = vec![format!(
-                    "-- {} {}: {}",
+                // Names and details come from the live database: one comment line each,
+                // whatever they hold.
+                let mut v = vec![comment::line(&format!(
+                    "{} {}: {}",
                     f.kind.name(),
                     f.object,
-                    f.detail.replace('\n', " ")
-                )];
+                    f.detail
+                ))];
                 v.extend(f.fix.clone());
                 if f.fix.is_empty() {
-                    v.push("-- (left as it is: decide by hand)".to_string());
+                    v.push(comment::line("(left as it is: decide by hand)"));
                 }
                 vec![v.join("\n")]
             })

@@ -494,6 +494,7 @@ impl Lower<'_> {
             functions,
             triggers,
             seed,
+            emitter: ir::EMITTER,
             hints: std::mem::take(&mut self.hints),
         }
     }

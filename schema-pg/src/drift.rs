@@ -535,7 +535,7 @@ fn functions(
 ) -> Result<(), PgError> {
     for (fschema, name, body) in probe::expected_functions(schema) {
         let rows = tx.query(
-            "select p.prosrc, p.prosecdef, coalesce(array_to_string(p.proconfig, ','), ''), pg_get_functiondef(p.oid), p.oid::regprocedure::text
+            "select p.prosrc, p.prosecdef, coalesce(array_to_string(p.proconfig, E'\\n'), ''), pg_get_functiondef(p.oid), p.oid::regprocedure::text
              from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and p.proname = $2",
             &[&fschema, &name],
         )?;
@@ -562,7 +562,10 @@ fn functions(
                 if src.trim() != body.trim() {
                     what.push("body differs".to_string());
                 }
-                if !config.contains("search_path=\"\"") {
+                if !config
+                    .split('\n')
+                    .any(|c| c == schema_core::sql::SEARCH_PATH_CONFIG)
+                {
                     what.push(format!("search_path is not fixed (config: `{config}`)"));
                 }
                 if !what.is_empty() {

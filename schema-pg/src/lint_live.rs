@@ -666,29 +666,37 @@ impl Catalog<'_> {
 
     fn function_checks(&self, out: &mut Vec<Found>) {
         for f in self.functions {
-            let fixed = f
+            let path = f
                 .config
                 .iter()
-                .any(|c| c.to_ascii_lowercase().starts_with("search_path="));
-            if fixed {
-                continue;
-            }
+                .find_map(|c| c.to_ascii_lowercase().strip_prefix("search_path=").map(str::to_string));
+            // pg_temp left out of the path is searched first for tables and types: a caller's
+            // temporary objects shadow the function's.
+            let temp_last = path.as_deref().is_some_and(|p| {
+                p.split(',').map(|s| s.trim().trim_matches('"')).last() == Some("pg_temp")
+            });
             let fq = format!("{}.{}", f.schema, f.name);
-            let (severity, why) = if f.security_definer {
-                (Severity::Error, "a security definer function runs with its owner's rights, so a caller who puts their own schema first in search_path can make it call their functions")
-            } else {
-                (
+            let (severity, why) = match (&path, f.security_definer) {
+                (Some(_), false) => continue,
+                (Some(_), true) if temp_last => continue,
+                (Some(_), true) => (Severity::Error, "a security definer function runs with its owner's rights, and PostgreSQL searches the caller's temporary schema first for tables and types unless `pg_temp` is listed last: a caller's temporary domain or table can shadow one the function uses and run the caller's code with the owner's rights"),
+                (None, true) => (Severity::Error, "a security definer function runs with its owner's rights, so a caller who puts their own schema first in search_path can make it call their functions"),
+                (None, false) => (
                     Severity::Warning,
                     "it resolves names through the caller's search_path",
-                )
+                ),
             };
             out.push(Found {
                 object: fq.clone(),
                 code: Code::LintSearchPathMutable,
                 severity,
                 path: format!("function {fq}({})", f.args),
-                message: format!("function `{fq}({})` has no fixed search_path: {why}", f.args),
-                help: format!("`alter function {fq}({}) set search_path = '';` and qualify the names in its body (`public.<table>`)", f.args),
+                message: format!(
+                    "function `{fq}({})` has {}: {why}",
+                    f.args,
+                    if path.is_some() { "a search_path that does not end with pg_temp" } else { "no fixed search_path" }
+                ),
+                help: format!("`alter function {fq}({}) {};` and qualify the names in its body (`public.<table>`)", f.args, schema_core::sql::SEARCH_PATH_CLAUSE),
             });
         }
     }
