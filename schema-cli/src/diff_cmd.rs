@@ -2,9 +2,9 @@
 //! report; with `--write`, a migration (and its down script) that removes the drift.
 
 use crate::{compile, fsio, Input};
-use schema_core::sql::comment;
 use schema_core::emit::lock::{sha256_hex, Lock, MigrationRecord};
 use schema_core::generate::{migration_paths, OutFile, LOCK_FILE};
+use schema_core::sql::comment;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -131,7 +131,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             contents: lock.to_json(),
         },
     ];
-    fsio::write_all(&args.out, &files)?;
+    fsio::write_all(&args.out, &files, &[])?;
     eprintln!("wrote {}", args.out.join(up_path).display());
     Ok(ExitCode::SUCCESS)
 }

@@ -6,8 +6,8 @@
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::emit::up::{
     create_enum, create_function, create_index, create_table, function_all, function_grants,
-    function_signature, grants, helper, helper_grants, policies, realtime, table_comments,
-    sequence_revoke, sequence_revokes, timestamps_trigger, uses_helpers_schema, vector_schema,
+    function_signature, grants, helper, helper_grants, policies, realtime, sequence_revoke,
+    sequence_revokes, table_comments, timestamps_trigger, uses_helpers_schema, vector_schema,
 };
 use crate::ir::{self, Helper, Schema, SqlType, Table};
 use crate::source::Span;
@@ -194,7 +194,12 @@ impl Differ<'_> {
         let mut up = Vec::new();
         for t in &self.new.tables {
             let existed = self.old.tables.iter().any(|o| o.name == t.name)
-                || self.new.hints.table_renames.iter().any(|(_, to)| to == &t.name);
+                || self
+                    .new
+                    .hints
+                    .table_renames
+                    .iter()
+                    .any(|(_, to)| to == &t.name);
             if existed {
                 // Columns given an identity by this migration exist by now (P_COLUMN runs
                 // first); revoking twice is harmless.
@@ -1025,8 +1030,20 @@ impl Differ<'_> {
                     self.note(format!("drop column {}.{}", n.name, oc.name));
                     self.recreate_policies.insert(n.name.clone());
                     let mut down = vec![
-                        comment::line(&format!("the values of {}.{} cannot be restored: the column comes back empty", n.name, oc.name)),
-                        format!("alter table {tq} add column {};", column_def(&ir::Column { nullable: true, ..oc.clone() }, vs_old)),
+                        comment::line(&format!(
+                            "the values of {}.{} cannot be restored: the column comes back empty",
+                            n.name, oc.name
+                        )),
+                        format!(
+                            "alter table {tq} add column {};",
+                            column_def(
+                                &ir::Column {
+                                    nullable: true,
+                                    ..oc.clone()
+                                },
+                                vs_old
+                            )
+                        ),
                     ];
                     if !oc.nullable && oc.default.is_some() {
                         down.push(format!(

@@ -666,10 +666,11 @@ impl Catalog<'_> {
 
     fn function_checks(&self, out: &mut Vec<Found>) {
         for f in self.functions {
-            let path = f
-                .config
-                .iter()
-                .find_map(|c| c.to_ascii_lowercase().strip_prefix("search_path=").map(str::to_string));
+            let path = f.config.iter().find_map(|c| {
+                c.to_ascii_lowercase()
+                    .strip_prefix("search_path=")
+                    .map(str::to_string)
+            });
             // pg_temp left out of the path is searched first for tables and types: a caller's
             // temporary objects shadow the function's.
             let temp_last = path.as_deref().is_some_and(|p| {

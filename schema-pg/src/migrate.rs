@@ -114,23 +114,24 @@ pub fn down(
             let parts = schema_core::sql::comment::split_at_commit_markers(&m.down);
             for (i, part) in parts.iter().enumerate() {
                 let mut tx = client.transaction()?;
-                tx.batch_execute(part.as_str()).map_err(|source| PgError::Harness {
-                    context: format!(
-                        "reverting {}_{} failed and was rolled back{}",
-                        m.version,
-                        m.name,
-                        if i > 0 {
-                            format!(
-                                " (part {} of {}; the earlier parts stay committed)",
-                                i + 1,
-                                parts.len()
-                            )
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    source,
-                })?;
+                tx.batch_execute(part.as_str())
+                    .map_err(|source| PgError::Harness {
+                        context: format!(
+                            "reverting {}_{} failed and was rolled back{}",
+                            m.version,
+                            m.name,
+                            if i > 0 {
+                                format!(
+                                    " (part {} of {}; the earlier parts stay committed)",
+                                    i + 1,
+                                    parts.len()
+                                )
+                            } else {
+                                String::new()
+                            }
+                        ),
+                        source,
+                    })?;
                 if i + 1 == parts.len() {
                     tx.execute(
                         "delete from supabase_migrations.schema_migrations where version = $1",

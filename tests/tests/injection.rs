@@ -37,10 +37,7 @@ fn payload(tag: &str, term: &str, esc: &str) -> String {
 fn hostile_yaml() -> String {
     let mut y = String::new();
     y.push_str("enums:\n  team_role:\n    values: [member, \"adm$$; create table public.pwned_dollar (); --\"]\n");
-    y.push_str(&format!(
-        "    comment: {}\n",
-        payload("enum", "lf", "\\n")
-    ));
+    y.push_str(&format!("    comment: {}\n", payload("enum", "lf", "\\n")));
     y.push_str("tables:\n");
     for (term, esc) in TERMINATORS {
         y.push_str(&format!(
@@ -128,11 +125,19 @@ fn the_oracle_catches_a_naive_comment() {
     for (i, t) in ["\n", "\r"].iter().enumerate() {
         let sql = format!("-- label{t}create table public.pwned_naive_{i} ();\nselect 1;\n");
         apply(&mut c, "naive", &sql);
-        psql(&db.url_for("postgres"), &sql.replace("pwned_naive", "pwned_psql"));
+        psql(
+            &db.url_for("postgres"),
+            &sql.replace("pwned_naive", "pwned_psql"),
+        );
     }
     assert_eq!(
         pwned(&mut c),
-        ["pwned_naive_0", "pwned_naive_1", "pwned_psql_0", "pwned_psql_1"]
+        [
+            "pwned_naive_0",
+            "pwned_naive_1",
+            "pwned_psql_0",
+            "pwned_psql_1"
+        ]
     );
 }
 
@@ -177,7 +182,11 @@ fn free_text_stays_in_comments() {
     apply(&mut c, "before", &up::migration(&before, &opts));
     psql(&db.url_for("postgres"), &m.up.join("\n\n"));
     psql(&db.url_for("postgres"), &m.down.join("\n\n"));
-    assert_eq!(pwned(&mut c), Vec::<String>::new(), "the diff ran a payload");
+    assert_eq!(
+        pwned(&mut c),
+        Vec::<String>::new(),
+        "the diff ran a payload"
+    );
 }
 
 #[test]
@@ -220,7 +229,11 @@ fn policies_md_keeps_its_structure() {
     }
     let n = schema.tables.len();
     assert_eq!(comments, 1);
-    assert_eq!(headings, 1 + n, "one title and one heading per table:\n{md}");
+    assert_eq!(
+        headings,
+        1 + n,
+        "one title and one heading per table:\n{md}"
+    );
     assert_eq!(tables, n);
     assert_eq!(rows, n * 7, "a header and six actors per table");
     assert!(cells_per_row.iter().all(|c| *c == 5), "{cells_per_row:?}");
@@ -255,7 +268,11 @@ fn shadowing_attack(c: &mut Client, search_path: &str) -> i64 {
         ),
     );
     let mut tx = c.transaction().expect("begin");
-    act_as(&mut tx, &Actor::user(Uuid::from_u128(7), "mallory@example.com")).expect("act as");
+    act_as(
+        &mut tx,
+        &Actor::user(Uuid::from_u128(7), "mallory@example.com"),
+    )
+    .expect("act as");
     tx.batch_execute(
         "create function pg_temp.steal() returns boolean language sql volatile
            as $$ insert into public.secret_log select current_user; select true $$;
@@ -349,7 +366,8 @@ fn identity_sequences_are_revoked_in_both_grant_modes() {
                 Some(&schema_pg::postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
                 "{attack}: {e}"
             );
-            tx.batch_execute("rollback to savepoint s").expect("rollback");
+            tx.batch_execute("rollback to savepoint s")
+                .expect("rollback");
         }
         tx.rollback().expect("rollback");
     }

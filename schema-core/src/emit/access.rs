@@ -334,7 +334,10 @@ impl<'a> Access<'a> {
                     return if column_default_is_uid(table, column) {
                         Truth::Yes
                     } else {
-                        Truth::Maybe(format!("{} takes its default", crate::emit::markdown::code(column)))
+                        Truth::Maybe(format!(
+                            "{} takes its default",
+                            crate::emit::markdown::code(column)
+                        ))
                     };
                 }
                 yes_if(actor == self.column_user(&table.name, column))
@@ -537,7 +540,10 @@ mod tests {
                     return if column_default_is_uid(table, column) {
                         Truth::Yes
                     } else {
-                        Truth::Maybe(format!("{} takes its default", crate::emit::markdown::code(column)))
+                        Truth::Maybe(format!(
+                            "{} takes its default",
+                            crate::emit::markdown::code(column)
+                        ))
                     };
                 }
                 yes_if(actor == column_user(schema, &table.name, column))

@@ -2,8 +2,8 @@
 
 use super::{finish, header, EmitOptions};
 use crate::ir::{self, Command, Condition, DbRole, Helper, Returns, Rule, Schema, SqlType};
-use crate::sql::{self, comment};
 use crate::sql::ident::{dollar_quote, list, literal, qname, qualified, quote};
+use crate::sql::{self, comment};
 use crate::types;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -419,7 +419,11 @@ pub(crate) fn create_function(f: &ir::Function, vs: Option<&str>) -> String {
             ir::Volatility::Stable => "stable",
             ir::Volatility::Immutable => "immutable",
         },
-        if f.security_definer { "security definer\n" } else { "" },
+        if f.security_definer {
+            "security definer\n"
+        } else {
+            ""
+        },
         sql::SEARCH_PATH_CLAUSE,
         dollar_quote(&format!("\n{}\n", f.body.trim_end()))
     );
