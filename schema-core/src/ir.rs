@@ -44,6 +44,9 @@ pub struct Hints {
     pub usings: Vec<(String, String, String)>,
     /// Destructive changes the author intends, as written (`drop table notes`, ...).
     pub allow_destructive: Vec<String>,
+    /// `security definer` functions (schema, name) the schema says are meant to be executed by
+    /// `anon` or `authenticated` (`expose_definer: true`); only the lint reads it.
+    pub exposed_definers: Vec<(String, String)>,
 }
 
 impl PartialEq for Hints {

@@ -2584,6 +2584,11 @@ impl Lower<'_> {
             );
             ok = false;
         }
+        if ok && f.expose_definer.as_ref().is_some_and(|b| b.value) {
+            self.hints
+                .exposed_definers
+                .push((schema.clone(), f.name.value.clone()));
+        }
         ok.then(|| ir::Function {
             schema,
             name: f.name.value.clone(),

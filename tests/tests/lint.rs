@@ -18,6 +18,9 @@ const LIVE_ONLY: &[Code] = &[
     Code::LintMultiplePermissive,
     Code::LintSearchPathMutable,
     Code::LintPolicyToPublic,
+    Code::LintNoPrimaryKey,
+    Code::LintAuthUsersExposed,
+    Code::LintSecurityDefinerView,
 ];
 
 fn lint_codes() -> Vec<Code> {
@@ -169,6 +172,21 @@ fn fixing_the_planted_problem_silences_the_finding() {
             "unindexed_foreign_key.yaml",
             "[team_id, title]",
             "[team_id, user_id, title]",
+        ),
+        (
+            "definer_function_executable.yaml",
+            "    grant: [authenticated]\n",
+            "    grant: [authenticated]\n    expose_definer: true\n",
+        ),
+        (
+            "fkey_to_auth_unique.yaml",
+            "phone: { type: text, references: \"auth.users(phone)\", on_delete: cascade }",
+            "user_id: { type: uuid, references: \"auth.users(id)\", on_delete: cascade }",
+        ),
+        (
+            "sensitive_columns_exposed.yaml",
+            "for: select, authenticated: true",
+            "for: select, owner: owner_id",
         ),
         (
             "volatile_function_in_policy.yaml",
