@@ -8,6 +8,7 @@ use postgres::{Client, Transaction};
 use schema_core::lint::{
     analyze, covered_by, mentions_user_metadata, per_row_calls_in_text, ExprFacts, IndexKey,
 };
+use schema_core::sql::comment;
 use schema_core::sql::ident::{qualified, quote};
 use schema_core::{Code, Diagnostic, Severity, Sources, Span};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -285,11 +286,14 @@ pub fn lint_database(client: &mut Client, opts: &LiveOptions) -> Result<LiveRepo
             source: id,
             ..Span::SYNTHETIC
         };
+        // Names from the catalog may hold anything (line breaks, terminal escapes): every text
+        // is shown on one line.
+        let (path, message) = (comment::text(&f.path), comment::text(&f.message));
         let d = match f.severity {
-            Severity::Error => Diagnostic::error(f.code, span, f.path, f.message),
-            Severity::Warning => Diagnostic::warning(f.code, span, f.path, f.message),
+            Severity::Error => Diagnostic::error(f.code, span, path, message),
+            Severity::Warning => Diagnostic::warning(f.code, span, path, message),
         };
-        diagnostics.push(d.help(f.help));
+        diagnostics.push(d.help(comment::text(&f.help)));
     }
     Ok(LiveReport {
         sources,
@@ -538,7 +542,7 @@ impl Catalog<'_> {
                 severity: Severity::Warning,
                 path: format!("extension {e}"),
                 message: format!("extension `{e}` is installed in the `{}` schema, which the data API exposes", self.schema),
-                help: format!("move it: `alter extension {e} set schema extensions` (or drop and create it `with schema extensions`)"),
+                help: format!("move it: `alter extension {} set schema extensions` (or drop and create it `with schema extensions`)", quote(e)),
             });
         }
         for t in self.tables {
@@ -572,7 +576,7 @@ impl Catalog<'_> {
                         severity: Severity::Error,
                         path: format!("table {object}"),
                         message: format!("row level security is disabled on `{object}`: {who}"),
-                        help: format!("`alter table {object} enable row level security;` and add policies for what each role may do"),
+                        help: format!("`alter table {} enable row level security;` and add policies for what each role may do", qualified(self.schema, &t.name)),
                     });
                 }
                 if !pols.is_empty() {
@@ -582,7 +586,7 @@ impl Catalog<'_> {
                         severity: Severity::Error,
                         path: format!("table {object}"),
                         message: format!("`{object}` has {} polic{} but row level security is disabled, so none of them applies", pols.len(), if pols.len() == 1 { "y" } else { "ies" }),
-                        help: format!("`alter table {object} enable row level security;`"),
+                        help: format!("`alter table {} enable row level security;`", qualified(self.schema, &t.name)),
                     });
                 }
             } else {
@@ -607,7 +611,7 @@ impl Catalog<'_> {
                             severity: Severity::Warning,
                             path: format!("table {object}"),
                             message: format!("`{role}` has {list} privileges on `{object}` but no permissive policy allows them: with row level security they match no row"),
-                            help: format!("add a policy `to {role}` for each of them, or `revoke {list} on {object} from {role};`"),
+                            help: format!("add a policy `to {role}` for each of them, or `revoke {list} on {} from {};`", qualified(self.schema, &t.name), quote(role)),
                         });
                     }
                 }
@@ -648,7 +652,7 @@ impl Catalog<'_> {
                     severity: Severity::Warning,
                     path: format!("index {}", drop.name),
                     message: format!("{} on `{object}` are the same index: every write maintains both, and only one is ever used", names.join(" and ")),
-                    help: format!("drop one, e.g. `drop index {}.{};`", self.schema, drop.name),
+                    help: format!("drop one, e.g. `drop index {};`", qualified(self.schema, &drop.name)),
                 });
             }
         }
@@ -745,7 +749,7 @@ impl Catalog<'_> {
                                     severity: Severity::Warning,
                                     path: format!("function {fq}({})", func.args),
                                     message: format!("`{fq}` is called by policy `{}` on `{object}` but is volatile: PostgreSQL cannot evaluate it once per statement or inline it, so it runs for every row", p.name),
-                                    help: format!("`alter function {fq}({}) stable;` if it does not modify the database", func.args),
+                                    help: format!("`alter function {}({}) stable;` if it does not modify the database", qualified(&func.schema, &func.name), func.args),
                                 });
                             }
                         }
@@ -895,7 +899,7 @@ impl Catalog<'_> {
                     f.args,
                     if path.is_some() { "a search_path that does not end with pg_temp" } else { "no fixed search_path" }
                 ),
-                help: format!("`alter function {fq}({}) {};` and qualify the names in its body (`public.<table>`)", f.args, schema_core::sql::SEARCH_PATH_CLAUSE),
+                help: format!("`alter function {}({}) {};` and qualify the names in its body (`public.<table>`)", qualified(&f.schema, &f.name), f.args, schema_core::sql::SEARCH_PATH_CLAUSE),
             });
         }
     }

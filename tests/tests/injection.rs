@@ -372,3 +372,33 @@ fn identity_sequences_are_revoked_in_both_grant_modes() {
         tx.rollback().expect("rollback");
     }
 }
+
+/// The live lint prints catalog names: a table named with a line break and a terminal escape
+/// is reported on one line, and the SQL its help suggests quotes the name.
+#[test]
+fn live_lint_shows_hostile_names_on_one_line() {
+    let (_db, mut c) = platform_db("inj_lint", GrantMode::LegacyDefaultGrants);
+    apply(
+        &mut c,
+        "hostile table",
+        "create table public.\"t\n\u{1b}[2Jdrop table x; --\" (id int primary key);",
+    );
+    let report =
+        schema_pg::lint_live::lint_database(&mut c, &schema_pg::lint_live::LiveOptions::default())
+            .expect("lint");
+    let d = report
+        .diagnostics
+        .iter()
+        .find(|d| d.code == schema_core::Code::LintRlsDisabled)
+        .expect("the table is reported");
+    for text in [&d.message, &d.path, d.help.as_ref().expect("help")] {
+        assert!(!text.contains(char::is_control), "{text:?}");
+    }
+    assert!(
+        d.help
+            .as_ref()
+            .expect("help")
+            .contains("alter table \"public\".\"t [2Jdrop table x; --\" enable"),
+        "{d:?}"
+    );
+}
