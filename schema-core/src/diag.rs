@@ -80,6 +80,12 @@ codes! {
     LintTableRewrite = "L0016", "a change rewrites an existing table";
     LintNotNullExisting = "L0017", "NOT NULL is required of existing rows";
     LintConstraintValidation = "L0018", "a constraint added to an existing table is validated under lock";
+    LintDefinerExecutable = "L0019", "a security definer function is executable by anon or authenticated";
+    LintNoPrimaryKey = "L0020", "a table has no primary key";
+    LintForeignKeyToAuthUnique = "L0021", "a foreign key references a unique column of auth.users that is not its primary key";
+    LintSensitiveColumnsExposed = "L0022", "columns with sensitive names are exposed without row level security";
+    LintAuthUsersExposed = "L0023", "a view exposes auth.users to the API roles";
+    LintSecurityDefinerView = "L0024", "a view runs with its owner's rights";
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -502,6 +502,7 @@ impl Lower<'_> {
             functions,
             triggers,
             seed,
+            emitter: ir::EMITTER,
             hints: std::mem::take(&mut self.hints),
         }
     }
@@ -2624,6 +2625,11 @@ impl Lower<'_> {
                 "remove `args` and `grant`",
             );
             ok = false;
+        }
+        if ok && f.expose_definer.as_ref().is_some_and(|b| b.value) {
+            self.hints
+                .exposed_definers
+                .push((schema.clone(), f.name.value.clone()));
         }
         ok.then(|| ir::Function {
             schema,

@@ -52,6 +52,16 @@ pub fn committed_migration() -> Migration {
     }
 }
 
+/// The up script of every committed migration, in the order the lock records them (what ships).
+pub fn committed_ups() -> Vec<String> {
+    let lock = Lock::from_json(&read(schema_core::generate::LOCK_FILE))
+        .expect("generated/schema.lock.json parses");
+    lock.migrations
+        .iter()
+        .map(|m| read(&schema_core::generate::migration_paths(m).0))
+        .collect()
+}
+
 /// Loads every policy test file of the bundled schema (`tests/policies/*.yaml`), panicking with
 /// rendered diagnostics if one is invalid.
 pub fn policy_suite() -> schema_core::suite::Suite {

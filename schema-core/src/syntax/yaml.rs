@@ -955,6 +955,7 @@ impl Reader<'_> {
             "volatility",
             "body",
             "grant",
+            "expose_definer",
             "comment",
         ];
         let path = format!("functions.{}", name.value);
@@ -969,6 +970,7 @@ impl Reader<'_> {
         let grant = m
             .get("grant")
             .map(|g| self.names(g, &m.child("grant"), "a role name"));
+        let expose_definer = self.opt_bool(&m, "expose_definer");
         let comment = self.opt_string(&m, "comment");
         Some(Function {
             name,
@@ -980,6 +982,7 @@ impl Reader<'_> {
             volatility,
             body: body?,
             grant,
+            expose_definer,
             comment,
         })
     }
