@@ -3,6 +3,7 @@
 //! outside the migration chain.
 
 use crate::{compile, fsio, Input};
+use schema_core::sql::comment;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -42,7 +43,13 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&items)?);
     } else {
         for f in &findings {
-            println!("{:9} {}: {}", f.kind.name(), f.object, f.detail);
+            // Live names may hold anything (line breaks, terminal escapes): one plain line each.
+            println!(
+                "{:9} {}: {}",
+                f.kind.name(),
+                comment::text(&f.object),
+                comment::text(&f.detail)
+            );
         }
         println!(
             "{} difference(s) between the database and {}",
@@ -76,7 +83,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         &schema_core::emit::EmitOptions::default(),
     );
     let up_path = files[0].path.clone();
-    fsio::write_all(&args.out, &files)?;
+    fsio::write_all(&args.out, &files, &[])?;
     eprintln!(
         "wrote {} (apply it to this database only, e.g. `psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -1 -f {}`; it is not part of the migration chain)",
         args.out.join(&up_path).display(),

@@ -88,7 +88,7 @@ pub fn run_migration(args: MigrationArgs) -> anyhow::Result<ExitCode> {
                 schema_core::generate::new_migration(&lock, &name, &version, no_transaction, last)
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (up_path, down_path) = (files[0].path.clone(), files[1].path.clone());
-            crate::fsio::write_all(&dir, &files)?;
+            crate::fsio::write_all(&dir, &files, &[])?;
             println!("{}", dir.join(&up_path).display());
             println!("{}", dir.join(&down_path).display());
             Ok(ExitCode::SUCCESS)

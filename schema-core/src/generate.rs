@@ -87,9 +87,12 @@ fn migration_text(
         out.push_str(crate::diff::NO_TRANSACTION_MARKER);
         out.push('\n');
     }
-    out.push_str(&format!("-- {title}\n"));
+    out.push_str(&crate::sql::comment::line(title));
+    out.push('\n');
     for s in summary {
-        out.push_str(&format!("--   {s}\n"));
+        // Indented under the title; the text itself is one comment line whatever it holds.
+        out.push_str(&crate::sql::comment::line(s).replacen("--", "--  ", 1));
+        out.push('\n');
     }
     for st in stmts {
         out.push('\n');

@@ -8,6 +8,7 @@ use crate::error::PgError;
 use postgres::{Client, Transaction};
 use schema_core::emit::probe;
 use schema_core::ir::{Command, DbRole, Schema, Table};
+use schema_core::sql::comment;
 use schema_core::sql::ident::{list, literal, qualified, quote};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -71,7 +72,8 @@ pub fn repair_files(
 ) -> Vec<schema_core::generate::OutFile> {
     let body = |title: &str, stmts: Vec<String>| {
         let mut s = schema_core::emit::header("--", opts);
-        s.push_str(&format!("-- {title}\n"));
+        s.push_str(&comment::line(title));
+        s.push('\n');
         for st in stmts {
             s.push('\n');
             s.push_str(&st);
@@ -84,15 +86,15 @@ pub fn repair_files(
         findings
             .iter()
             .map(|f| {
-                let mut v = vec![format!(
-                    "-- {} {}: {}",
+                let mut v = vec![comment::line(&format!(
+                    "{} {}: {}",
                     f.kind.name(),
                     f.object,
-                    f.detail.replace(['\n', '\r'], " ")
-                )];
+                    f.detail
+                ))];
                 v.extend(f.fix.clone());
                 if f.fix.is_empty() {
-                    v.push("-- (left as it is: decide by hand)".to_string());
+                    v.push(comment::line("(left as it is: decide by hand)"));
                 }
                 v.join("\n")
             })
