@@ -8,6 +8,7 @@ pub mod policies_md;
 pub mod probe;
 pub mod rust;
 pub mod seed;
+pub mod typescript;
 pub mod up;
 
 /// Options shared by emitters.
