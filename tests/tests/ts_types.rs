@@ -88,8 +88,8 @@ fn check(label: &str, path: &Path) -> Option<String> {
     ))
 }
 
-#[test]
-fn every_fixture_matches_postgres_meta() {
+/// Every feature fixture, `schema.yaml`, and the layout fixtures of `tests/ts/fixtures/`.
+fn inputs() -> Vec<(String, PathBuf)> {
     let mut inputs: Vec<(String, PathBuf)> = case_schemas(20)
         .into_iter()
         .map(|p| {
@@ -103,10 +103,43 @@ fn every_fixture_matches_postgres_meta() {
         })
         .collect();
     inputs.push(("app".into(), workspace_root().join("schema.yaml")));
-    let failures: Vec<String> = inputs
-        .iter()
-        .filter_map(|(label, path)| check(label, path))
+    let dir = workspace_root().join("tests/ts/fixtures");
+    let mut extra: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
+    extra.sort();
+    assert!(!extra.is_empty(), "no layout fixtures in {}", dir.display());
+    for p in extra {
+        let stem = p.file_stem().expect("stem").to_string_lossy().to_string();
+        inputs.push((format!("ts_{stem}"), p));
+    }
+    inputs
+}
+
+#[test]
+fn every_fixture_matches_postgres_meta() {
+    let inputs = inputs();
+    // Each oracle run is a node process (mostly start-up time): three at a time.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some((label, path)) = inputs.get(i) else {
+                    break;
+                };
+                let r = check(label, path);
+                results.lock().expect("lock").push((i, r));
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("lock");
+    results.sort_by_key(|(i, _)| *i);
+    assert_eq!(results.len(), inputs.len(), "a worker panicked");
+    let failures: Vec<String> = results.into_iter().filter_map(|(_, r)| r).collect();
     assert!(
         failures.is_empty(),
         "{} of {} schemas differ:\n{}",
