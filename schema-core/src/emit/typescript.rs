@@ -14,6 +14,9 @@ use crate::emit::EmitOptions;
 use crate::ir::{Column, DbRole, Identity, Returns, Schema, SqlType, Table};
 use std::cmp::Ordering;
 
+/// The default file name, next to the migrations in `generated/`.
+pub const DEFAULT_PATH: &str = "database.types.ts";
+
 const WIDTH: usize = 80;
 const SCHEMA: &str = "public";
 
@@ -26,13 +29,10 @@ pub struct TsOptions {
     pub grant_aware: bool,
 }
 
-/// The whole `database.types.ts`: a header line, then the generator's text.
+/// The whole `database.types.ts`: a header line, then the generator's text (with the opt-in
+/// improvements of `opts.typescript`).
 pub fn database_types(schema: &Schema, opts: &EmitOptions) -> String {
-    database_types_with(schema, opts, &TsOptions::default())
-}
-
-/// [`database_types`] with opt-in improvements.
-pub fn database_types_with(schema: &Schema, opts: &EmitOptions, ts: &TsOptions) -> String {
+    let ts = &opts.typescript;
     let mut o = crate::emit::header("//", opts);
     o.push_str(JSON_TYPE);
     o.push_str("\nexport type Database = {\n  public: {\n");
@@ -380,13 +380,7 @@ fn tables(o: &mut String, schema: &Schema, ts: &TsOptions) {
                     || c.nullable
                     || c.identity.is_some()
                     || c.default.is_some();
-                union_property(
-                    o,
-                    10,
-                    &c.name,
-                    optional,
-                    &column_members(&c.ty, c.nullable),
-                );
+                union_property(o, 10, &c.name, optional, &column_members(&c.ty, c.nullable));
             }
         }
         o.push_str("        }\n");
