@@ -124,6 +124,15 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Apply, revert or list the migrations of `generated/` on a live database.
     Migrate(migrate_cmd::MigrateArgs),
+    /// Print the JSON Schema of schema.yaml (for editors: `# yaml-language-server: $schema=...`).
+    Schema {
+        /// As JSON Schema (draft-07); the only format.
+        #[arg(long, required = true)]
+        json: bool,
+        /// Write it to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Compare a live database with the schema (missing, extra, different objects, by meaning);
     /// `--write` turns the drift into a migration.
     Diff(diff_cmd::DiffArgs),
@@ -184,6 +193,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Migrate(args) => migrate_cmd::run(args),
         Command::Diff(args) => diff_cmd::run(args),
+        Command::Schema { json: _, out } => {
+            let text = schema_core::json_schema::document();
+            match out {
+                Some(path) => {
+                    let files = [schema_core::generate::OutFile {
+                        path: path.to_string_lossy().to_string(),
+                        contents: text,
+                    }];
+                    fsio::write_all(Path::new(""), &files)?;
+                }
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Validate { input, rust } => {
             let (_, c) = rust_input::compile(&input, &rust)?;
             Ok(if c.has_errors() {
