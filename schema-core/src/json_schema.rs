@@ -310,6 +310,7 @@ fn definitions() -> Value {
                     "volatility" => string("`volatile` (default), `stable` or `immutable`."),
                     "body" => scalar("The body."),
                     "grant" => names("Roles that may execute it (service_role always may)."),
+                "expose_definer" => boolean("A `security definer` function in an exposed schema is meant to be called by the API roles (it checks its caller itself)."),
                     "comment" => scalar("A comment on the function."),
                     _ => return None,
                 })

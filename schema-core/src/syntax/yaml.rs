@@ -239,6 +239,7 @@ pub mod keys {
         "volatility",
         "body",
         "grant",
+        "expose_definer",
         "comment",
     ];
     /// Keys of a trigger.
@@ -1004,6 +1005,7 @@ impl Reader<'_> {
         let grant = m
             .get("grant")
             .map(|g| self.names(g, &m.child("grant"), "a role name"));
+        let expose_definer = self.opt_bool(&m, "expose_definer");
         let comment = self.opt_string(&m, "comment");
         Some(Function {
             name,
@@ -1015,6 +1017,7 @@ impl Reader<'_> {
             volatility,
             body: body?,
             grant,
+            expose_definer,
             comment,
         })
     }
