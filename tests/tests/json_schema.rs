@@ -39,6 +39,7 @@ fn valid_files() -> Vec<PathBuf> {
 
 fn reader_accepts(text: &str) -> bool {
     let mut d = Diagnostics::default();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     yaml::parse(SourceId(0), text, &mut d);
     !d.has_errors()
 }

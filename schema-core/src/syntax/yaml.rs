@@ -25,6 +25,8 @@ pub fn parse(source: SourceId, text: &str, diags: &mut Diagnostics) -> File {
 /// booleans, numbers or null become those): what `crate::json_schema` describes. `None` if the
 /// text is not YAML (then `parse` reports why).
 pub fn to_json_value(text: &str) -> Option<serde_json::Value> {
+    // As `Sources::add` does: a leading byte-order mark is not part of the document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut diags = Diagnostics::default();
     let node = load(SourceId(0), text, &mut diags)?;
     Some(to_json(&node))
