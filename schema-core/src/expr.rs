@@ -181,6 +181,74 @@ pub fn check(text: &Name, path: &str, scope: &Scope, diags: &mut Diagnostics) ->
     Some(sqlexpr::render(&tokens, &rw))
 }
 
+/// Checks that `text` is one SQL expression as PostgreSQL reads it (it lexes, its parentheses
+/// balance, it has no `;`, it is within the size limits), for SQL that schemac places inside a
+/// statement without checking its names (a policy suite's fixture values).
+pub fn single_expression(text: &Name, path: &str, what: &str, diags: &mut Diagnostics) -> bool {
+    match lex::lex(&text.value) {
+        Ok(tokens) if tokens.is_empty() => {
+            diags.push(
+                Diagnostic::error(
+                    Code::ExprSyntax,
+                    text.span,
+                    path,
+                    format!("{what} is empty"),
+                )
+                .help("write one PostgreSQL expression"),
+            );
+            false
+        }
+        Ok(tokens) => within_limits(&tokens, text, path, what, diags),
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::ExprSyntax,
+                    text.span.offset(e.line, e.col),
+                    path,
+                    format!("{what} does not parse: {}", e.message),
+                )
+                .help("write one PostgreSQL expression; strings are '...' with '' for a quote"),
+            );
+            false
+        }
+    }
+}
+
+/// Checks that `text` is exactly one SQL statement as PostgreSQL splits a script (a policy
+/// suite's scenario steps, whose expected row counts describe one statement).
+pub fn single_statement(text: &Name, path: &str, what: &str, diags: &mut Diagnostics) -> bool {
+    match lex::statements(&text.value) {
+        Ok(stmts) if stmts.len() == 1 => true,
+        Ok(stmts) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::ExprSyntax,
+                    text.span,
+                    path,
+                    format!(
+                        "{what} must be exactly one SQL statement, found {}",
+                        stmts.len()
+                    ),
+                )
+                .help("split it into one step per statement (or use the scenario's `setup:`)"),
+            );
+            false
+        }
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    Code::ExprSyntax,
+                    text.span.offset(e.line, e.col),
+                    path,
+                    format!("{what} does not parse: {}", e.message),
+                )
+                .help("check the quoting of strings and names"),
+            );
+            false
+        }
+    }
+}
+
 /// Size, token count and nesting limits, so no later stage (sqlparser, visitors, PostgreSQL's
 /// own parser) can run out of stack on a schema file.
 fn within_limits(

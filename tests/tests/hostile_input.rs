@@ -1,6 +1,6 @@
-//! Generated names come from the whole rule they stand for: two membership rules that differ in
-//! any part (role column, user column, role list) get different helpers, each checking its own
-//! column, and nothing is silently replaced (issue: helper-name collisions).
+//! Hostile input beyond expressions: generated names come from the whole rule they stand for (two
+//! membership rules that differ in any part get different helpers, nothing is silently replaced),
+//! and policy suites cannot smuggle statements into fixtures or scenario steps.
 
 use schema_core::ir::Helper;
 use schema_core::Sources;
@@ -78,4 +78,32 @@ fn role_lists_that_join_to_the_same_text_do_not_share_a_helper() {
     let lists: Vec<Vec<String>> = hs.iter().filter_map(|h| h.2.clone().map(|r| r.1)).collect();
     assert!(lists.contains(&vec!["a_b".to_string()]));
     assert!(lists.contains(&vec!["a".to_string(), "b".to_string()]));
+}
+
+/// A policy suite is hostile input too: a fixture value must be one expression and a scenario
+/// step one statement, as PostgreSQL splits them.
+#[test]
+fn suites_cannot_smuggle_statements() {
+    let suite = |yaml: &str| {
+        let mut d = schema_core::diag::Diagnostics::default();
+        let s = schema_core::syntax::yaml::parse_suite(
+            schema_core::source::SourceId::default(),
+            "suite.yaml",
+            yaml,
+            &mut d,
+        );
+        (s, d.into_sorted())
+    };
+    let (s, d) = suite("fixtures:\n  notes:\n    body: \"'x'); drop table notes; --\"\n");
+    assert!(s.fixtures.is_empty() && !d.is_empty(), "{d:?}");
+    let (s, d) = suite("fixtures:\n  notes:\n    body: \"'x' || $$;$$\"\n");
+    assert_eq!(s.fixtures.len(), 1, "{d:?}");
+    let (s, d) = suite(
+        "scenarios:\n  - name: two\n    steps:\n      - { as: owner, sql: \"select 1; delete from notes\", expect: { rows: 1 } }\n",
+    );
+    assert!(s.scenarios.is_empty() && !d.is_empty(), "{d:?}");
+    let (s, d) = suite(
+        "scenarios:\n  - name: one\n    steps:\n      - { as: owner, sql: \"select ';' as x -- ; trailing\", expect: { rows: 1 } }\n",
+    );
+    assert_eq!(s.scenarios.len(), 1, "{d:?}");
 }
