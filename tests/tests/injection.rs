@@ -71,12 +71,6 @@ fn compile(yaml: &str) -> ir::Schema {
     c.ir.unwrap_or_else(|| panic!("the hostile schema does not compile:\n{rendered}\n{yaml}"))
 }
 
-fn count(c: &mut Client, sql: &str) -> i64 {
-    c.query_one(sql, &[])
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .get(0)
-}
-
 /// Tables named `pwned%` anywhere: each is a payload that ran.
 fn pwned(c: &mut Client) -> Vec<String> {
     c.query(
@@ -147,6 +141,7 @@ fn free_text_stays_in_comments() {
     let schema = compile(&yaml);
     let opts = EmitOptions {
         source_name: "schema\n.yaml; create table public.pwned_source ();".into(),
+        ..EmitOptions::default()
     };
     let up_sql = up::migration(&schema, &opts);
     let down_sql = down::migration(&schema, &opts);
@@ -197,6 +192,7 @@ fn policies_md_keeps_its_structure() {
         &schema,
         &EmitOptions {
             source_name: "x --> <b>y</b>\n# z".into(),
+            ..EmitOptions::default()
         },
     );
     let mut headings = 0;

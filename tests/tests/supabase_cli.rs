@@ -1,193 +1,93 @@
-//! Interop with the real Supabase CLI (npm `supabase`, pinned in tests/cli/package-lock.json and
-//! installed by scripts/test.sh with `npm ci`): the generated migrations folder, including a
-//! migration that runs outside a transaction, applies with `supabase db push --db-url` (no
-//! Docker), and `supabase migration list` and `schemac migrate status` agree, whichever tool
-//! applied the migrations. Both tools leave the same catalog.
+//! The real Supabase CLI (npm `supabase`, pinned in tests/ts/package-lock.json) takes schemac's
+//! output as a Supabase project: the output tree (what `schemac generate --out supabase` writes)
+//! in the `supabase/` folder of `supabase init`, pushed with `supabase db push --db-url` (no
+//! Docker; it parses config.toml, applies every migration and the seed) to a live PostgreSQL with
+//! the Supabase platform; `supabase migration list` then reads the history back.
 
-use schema_core::emit::EmitOptions;
-use schema_core::generate::{plan, GenerateOptions, LOCK_FILE};
-use schema_core::Sources;
-use schema_pg::migrate;
-use schema_pg::{install_supabase_platform, shared, GrantMode, TestDatabase};
-use schemac_tests::{catalog_with, workspace_root};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use schemac_tests::{platform_db, workspace_root};
+use std::path::Path;
+use std::process::{Command, Output};
 
-fn supabase_bin() -> PathBuf {
-    let p = workspace_root().join("tests/cli/node_modules/.bin/supabase");
+fn supabase(workdir: &Path, args: &[&str]) -> Output {
+    let bin = workspace_root().join("tests/ts/node_modules/supabase/dist/supabase.js");
     assert!(
-        p.exists(),
-        "the Supabase CLI is not installed at {}: run `(cd tests/cli && npm ci)` (scripts/test.sh does)",
-        p.display()
+        bin.is_file(),
+        "{} is missing: run `npm ci` in tests/ts (scripts/test.sh does)",
+        bin.display()
     );
-    p
-}
-
-fn supabase(args: &[&str], workdir: &Path) -> String {
-    let out = Command::new(supabase_bin())
+    Command::new("node")
+        .arg(&bin)
         .args(args)
         .arg("--workdir")
         .arg(workdir)
-        .env("DO_NOT_TRACK", "1")
         .env("SUPABASE_TELEMETRY_DISABLED", "1")
+        .env("DO_NOT_TRACK", "1")
+        .stdin(std::process::Stdio::null())
         .output()
-        .expect("run supabase");
-    let text = format!(
+        .expect("run node")
+}
+
+fn ok(what: &str, o: &Output) -> String {
+    let out = format!(
         "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
     );
-    assert!(out.status.success(), "supabase {args:?} failed:\n{text}");
-    text
-}
-
-/// (local, remote) versions of `supabase migration list`.
-fn migration_list(url: &str, workdir: &Path) -> Vec<(String, String)> {
-    let text = supabase(&["migration", "list", "--db-url", url], workdir);
-    text.lines()
-        .filter(|l| l.matches('|').count() == 2 && l.contains('`'))
-        .map(|l| {
-            let cols: Vec<String> = l
-                .split('|')
-                .map(|c| c.trim().trim_matches('`').trim().to_string())
-                .collect();
-            (cols[0].clone(), cols[1].clone())
-        })
-        .collect()
-}
-
-fn no_ssl(url: &str) -> String {
-    format!(
-        "{url}{}sslmode=disable",
-        if url.contains('?') { '&' } else { '?' }
-    )
-}
-
-fn database(label: &str) -> TestDatabase {
-    let db = TestDatabase::create(shared(), label).expect("database");
-    install_supabase_platform(
-        &mut db.connect_admin().expect("admin"),
-        GrantMode::NoAutoGrant,
-    )
-    .expect("platform");
-    db
+    assert!(o.status.success(), "{what} failed ({}):\n{out}", o.status);
+    out
 }
 
 #[test]
-fn supabase_db_push_and_schemac_migrate_agree() {
+fn cli_pushes_the_generated_migrations_and_seed() {
+    let (db, mut pg) = platform_db("supabase_cli", schema_pg::GrantMode::NoAutoGrant);
     let tmp = tempfile::tempdir().expect("tempdir");
-    let gen = tmp.path().join("generated");
-    let yaml = std::fs::read_to_string(workspace_root().join("schema.yaml")).expect("schema.yaml");
-    let compile = |text: &str| {
-        let mut s = Sources::new();
-        s.add("schema.yaml", text);
-        schema_core::compile(&s).ir.expect("compiles")
-    };
-    let opts = |version: &str| GenerateOptions {
-        emit: EmitOptions::default(),
-        version: Some(version.into()),
-        name: None,
-        reset: false,
-        now_version: "20990101000000".into(),
-    };
-    let write = |files: &[schema_core::generate::OutFile]| {
-        for f in files {
-            let p = gen.join(&f.path);
-            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&p, &f.contents).expect("write");
+    let work = tmp.path();
+    ok("supabase init", &supabase(work, &["init", "--yes"]));
+    // `schemac generate --out supabase` next to the CLI's config.toml: the committed output tree
+    // (migrations, down scripts, seed, lock, types...) copied as is.
+    let project = work.join("supabase");
+    let generated = workspace_root().join("generated");
+    let mut versions = Vec::new();
+    let mut stack = vec![generated.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("read generated/") {
+            let p = e.expect("entry").path();
+            let rel = p.strip_prefix(&generated).expect("inside generated/");
+            if p.is_dir() {
+                std::fs::create_dir_all(project.join(rel)).expect("mkdir");
+                stack.push(p);
+                continue;
+            }
+            if rel.starts_with("migrations") {
+                let name = p.file_name().expect("name").to_string_lossy().to_string();
+                versions.push(name.split('_').next().expect("version").to_string());
+            }
+            std::fs::copy(&p, project.join(rel)).expect("copy");
         }
-    };
-    write(
-        &plan(&compile(&yaml), None, &opts("20260101000000"))
-            .expect("plan")
-            .files,
-    );
-    let lock = schema_core::emit::lock::Lock::from_json(
-        &std::fs::read_to_string(gen.join(LOCK_FILE)).expect("lock"),
-    )
-    .expect("lock parses");
-    // An index and a check on existing tables: a main migration and a non-transactional one.
-    let edited = yaml
-        .replace(
-            "      tokens_used: int?\n",
-            "      tokens_used: { type: int?, check: \"tokens_used >= 0\" }\n",
-        )
-        .replace(
-            "      - { columns: [conversation_id, created_at] }\n",
-            "      - { columns: [conversation_id, created_at] }\n      - { columns: [role, created_at] }\n",
-        );
-    let p2 = plan(&compile(&edited), Some(&lock), &opts("20260102000000")).expect("plan 2");
-    assert_eq!(p2.new_migrations.len(), 2);
-    write(&p2.files);
-    // The Supabase CLI's layout: <workdir>/supabase/migrations/*.sql (it has no down scripts).
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(work.join("supabase/migrations")).expect("mkdir");
-    let (files, _) = migrate::load_dir(&gen).expect("load");
-    assert_eq!(files.len(), 3);
-    assert!(migrate::is_no_transaction(&files[2].up));
-    for m in &files {
-        std::fs::write(
-            work.join(format!("supabase/migrations/{}_{}.sql", m.version, m.name)),
-            &m.up,
-        )
-        .expect("write");
     }
-    let versions: Vec<String> = files.iter().map(|m| m.version.clone()).collect();
-
-    // A: applied by the Supabase CLI.
-    let a = database("sbcli_push");
-    let url_a = no_ssl(&a.url_for("postgres"));
-    let before = migration_list(&url_a, &work);
-    assert!(
-        before.iter().all(|(l, r)| !l.is_empty() && r.is_empty()),
-        "{before:?}"
+    versions.sort();
+    assert!(!versions.is_empty(), "no migrations in generated/");
+    let url = format!("{}?sslmode=disable", db.url_for("postgres"));
+    let push = ok(
+        "supabase db push",
+        &supabase(
+            work,
+            &["db", "push", "--db-url", &url, "--include-seed", "--yes"],
+        ),
     );
-    supabase(&["db", "push", "--db-url", &url_a, "--yes"], &work);
-    let listed = migration_list(&url_a, &work);
-    assert_eq!(
-        listed,
-        versions
-            .iter()
-            .map(|v| (v.clone(), v.clone()))
-            .collect::<Vec<_>>(),
-        "supabase migration list after supabase db push"
+    let users: i64 = pg
+        .query_one("select count(*) from public.profiles", &[])
+        .expect("profiles exist")
+        .get(0);
+    assert_eq!(users, 2, "the seed ran (its users got profiles):\n{push}");
+    let list = ok(
+        "supabase migration list",
+        &supabase(work, &["migration", "list", "--db-url", &url]),
     );
-    let mut ca = a.connect_as("postgres").expect("connect");
-    let status: Vec<String> = migrate::applied(&mut ca)
-        .expect("applied")
-        .into_iter()
-        .map(|(v, _)| v)
-        .collect();
-    assert_eq!(
-        status, versions,
-        "schemac migrate status sees what supabase db push applied"
-    );
-    assert!(
-        migrate::up(&mut ca, &files, None).expect("up").is_empty(),
-        "schemac has nothing left to apply"
-    );
-
-    // B: applied by schemac migrate; the Supabase CLI sees every version applied.
-    let b = database("sbcli_schemac");
-    let mut cb = b.connect_as("postgres").expect("connect");
-    assert_eq!(migrate::up(&mut cb, &files, None).expect("up"), versions);
-    let url_b = no_ssl(&b.url_for("postgres"));
-    assert_eq!(
-        migration_list(&url_b, &work),
-        versions
-            .iter()
-            .map(|v| (v.clone(), v.clone()))
-            .collect::<Vec<_>>(),
-        "supabase migration list after schemac migrate up"
-    );
-    let pushed = supabase(&["db", "push", "--db-url", &url_b, "--yes"], &work);
-    assert!(
-        !pushed.contains("Applying migration"),
-        "the Supabase CLI has nothing left to apply:\n{pushed}"
-    );
-    assert_eq!(
-        catalog_with(&mut ca, true),
-        catalog_with(&mut cb, true),
-        "both tools leave the same catalog"
-    );
+    for v in &versions {
+        assert!(
+            list.matches(v.as_str()).count() >= 2,
+            "{v} is not listed as applied (local and remote):\n{list}"
+        );
+    }
 }
