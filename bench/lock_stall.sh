@@ -24,8 +24,8 @@ setup() {
   psql -c "drop table if exists t; drop table if exists p;
     create table p (id bigint primary key); insert into p select g from generate_series(1, 1000) g;
     create table t (id bigint primary key, a int, b text, ref bigint, code varchar(50), uniq bigint);
-    insert into t select g, g % 1000, 'row ' || g, 1 + g % 1000, 'c' || g, g from generate_series(1, $rows) g;
-    vacuum analyze t;"
+    insert into t select g, g % 1000, 'row ' || g, 1 + g % 1000, 'c' || g, g from generate_series(1, $rows) g;"
+  psql -c "vacuum analyze t;"
 }
 
 # (kind, naive SQL, generated SQL) -- generated statements run one at a time (autocommit), as
@@ -54,7 +54,7 @@ stall() { # mode kind sql -> prints "ddl_ms max_write_latency_ms writes"
   local mode="$1" kind="$2" sql="$3"
   setup
   rm -f "$work"/pgbench_log.*
-  (cd "$work" && "$bin/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 2 -j 2 -R 200 -T 40 -l -f write.sql postgres >"$work/pgbench.out" 2>&1) &
+  (cd "$work" && "$bin/pgbench" -n -h 127.0.0.1 -p "$port" -U postgres -c 2 -j 2 -R 200 -T 30 -l -f write.sql postgres >"$work/pgbench.out" 2>&1) &
   local pb=$!
   sleep 3
   local t0 t1
