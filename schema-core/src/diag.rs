@@ -56,6 +56,10 @@ codes! {
     TypeMismatch = "S0029", "a value does not fit the declared type";
     Destructive = "S0030", "a schema change would lose data";
     RustSyntax = "S0031", "a Rust schema file does not parse";
+    ExprAmbiguous = "S0040", "PostgreSQL would read an SQL expression differently from schemac";
+    NiladicColumn = "S0041", "a bare word names both a column and an SQL function";
+    ExprTooLarge = "S0042", "an SQL expression is too long or too deeply nested";
+    NameCollision = "S0043", "two different objects would get the same generated name";
     // Lints (`schemac lint`, schema-core/src/lint.rs and schema-pg/src/lint_live.rs): problems in a
     // valid schema or a live database's catalog that make it unsafe, slow, or slow to migrate.
     LintRlsDisabled = "L0001", "row level security is disabled on a table the API roles can use";

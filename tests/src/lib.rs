@@ -1,5 +1,7 @@
 //! Shared support for schemac's integration tests: workspace paths and the committed generated files.
 
+pub mod oracle;
+
 use schema_core::emit::lock::Lock;
 use schema_pg::postgres::Client;
 use std::path::PathBuf;

@@ -3,8 +3,10 @@
 
 pub mod comment;
 pub mod dml;
+pub mod expr;
 pub mod grant;
 pub mod ident;
+pub mod lex;
 
 /// The `search_path` of every function schemac creates. `pg_catalog` first, and the session's
 /// temporary schema listed explicitly and last: left out (as with `search_path = ''`),
