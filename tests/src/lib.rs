@@ -50,6 +50,22 @@ pub fn committed_migration() -> Migration {
     }
 }
 
+/// Every committed migration of `generated/`, in order, as `schemac test` applies them.
+pub fn committed_migrations() -> Vec<schema_pg::migrate::MigrationFile> {
+    schema_pg::migrate::load_dir(&workspace_root().join("generated"))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One migration holding `up` (a mutated copy of the committed one, for tests that break it).
+pub fn single_migration(m: &Migration, up: &str) -> Vec<schema_pg::migrate::MigrationFile> {
+    vec![schema_pg::migrate::MigrationFile {
+        version: m.version.clone(),
+        name: "init".into(),
+        up: up.to_string(),
+        down: m.down.clone(),
+    }]
+}
+
 /// Loads every policy test file of the bundled schema (`tests/policies/*.yaml`), panicking with
 /// rendered diagnostics if one is invalid.
 pub fn policy_suite() -> schema_core::suite::Suite {

@@ -3,7 +3,7 @@
 
 use schema_pg::harness::{self, report, HarnessOptions};
 use schema_pg::{shared, GrantMode};
-use schemac_tests::{committed_migration, policy_suite};
+use schemac_tests::{committed_migration, committed_migrations, policy_suite};
 
 #[test]
 fn the_bundled_schema_passes_the_full_matrix_in_both_grant_modes() {
@@ -12,8 +12,9 @@ fn the_bundled_schema_passes_the_full_matrix_in_both_grant_modes() {
         modes: vec![GrantMode::NoAutoGrant, GrantMode::LegacyDefaultGrants],
         suite: policy_suite(),
         keep_databases: false,
+        check_drift: true,
     };
-    let r = harness::run(shared(), &m.lock.schema, &m.up, &opts)
+    let r = harness::run(shared(), &m.lock.schema, &committed_migrations(), &opts)
         .unwrap_or_else(|e| panic!("harness setup failed: {e}"));
     let text = report::human(&r, false);
     assert_eq!(r.failed(), 0, "{text}");
@@ -23,4 +24,9 @@ fn the_bundled_schema_passes_the_full_matrix_in_both_grant_modes() {
     assert!(r.checks.iter().any(|c| c.group == "columns"));
     assert!(r.checks.iter().any(|c| c.group == "ownership"));
     assert!(r.checks.iter().any(|c| c.group == "scenario"));
+    assert_eq!(
+        r.checks.iter().filter(|c| c.group == "drift").count(),
+        2,
+        "one passing drift check per mode: {text}"
+    );
 }

@@ -4,7 +4,7 @@
 
 use schema_pg::harness::{self, report, HarnessOptions};
 use schema_pg::{shared, GrantMode};
-use schemac_tests::{committed_migration, policy_suite};
+use schemac_tests::{committed_migration, policy_suite, single_migration};
 
 /// Replaces `from` by `to` in the statement (blank-line separated block) that starts with `stmt`.
 fn mutate(up: &str, stmt: &str, from: &str, to: &str) -> String {
@@ -38,9 +38,16 @@ fn assert_caught(name: &str, mutated: &str, table: &str) {
         modes: vec![GrantMode::NoAutoGrant],
         suite: policy_suite(),
         keep_databases: false,
+        // The behaviour must be caught, not just the difference from the schema.
+        check_drift: false,
     };
-    let r = harness::run(shared(), &m.lock.schema, mutated, &opts)
-        .unwrap_or_else(|e| panic!("{name}: harness setup failed: {e}"));
+    let r = harness::run(
+        shared(),
+        &m.lock.schema,
+        &single_migration(&m, mutated),
+        &opts,
+    )
+    .unwrap_or_else(|e| panic!("{name}: harness setup failed: {e}"));
     let failures: Vec<_> = r.checks.iter().filter(|c| !c.passed).collect();
     assert!(
         !failures.is_empty(),

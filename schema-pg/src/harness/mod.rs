@@ -1,12 +1,15 @@
-//! The policy harness behind `schemac test`: applies a migration to a real database with the
-//! Supabase platform, creates fixtures, then checks every table x actor x command against the
+//! The policy harness behind `schemac test`: applies the committed migrations (what ships) to a
+//! real database with the Supabase platform, proves by drift detection that they produce exactly
+//! what the schema says, creates fixtures, then checks every table x actor x command against the
 //! outcome the schema declares (plus column, ownership-move and cascade checks, and the team's
 //! scenarios), each acting exactly as the data API does, in a transaction rolled back afterwards.
 
 pub mod fixtures;
 pub mod report;
 
+use crate::drift;
 use crate::error::PgError;
+use crate::migrate::{self, MigrationFile};
 use crate::platform::{install_supabase_platform, is_supabase, GrantMode};
 use crate::server::PgServer;
 use crate::session::{act_as, Actor};
@@ -29,6 +32,10 @@ pub struct HarnessOptions {
     /// `postgres` URLs are in [`Report::kept`]. The caller drops them. For benchmarks that replay
     /// the checks with another tool.
     pub keep_databases: bool,
+    /// Compare the migrated database with the schema (drift detection) before any check; a
+    /// difference fails the run and no other check runs on that database. Off only where a
+    /// database deliberately differs from the schema (mutation testing).
+    pub check_drift: bool,
 }
 
 /// One verified expectation.
@@ -126,11 +133,12 @@ pub fn mode_name(mode: GrantMode) -> &'static str {
     }
 }
 
-/// Runs the harness on `server`: one scratch database per grant mode, dropped afterwards.
+/// Runs the harness on `server`: one scratch database per grant mode, dropped afterwards. The
+/// `migrations` are applied in order, as `schemac migrate up` would apply them.
 pub fn run<S: PgServer + ?Sized>(
     server: &S,
     schema: &Schema,
-    up_sql: &str,
+    migrations: &[MigrationFile],
     opts: &HarnessOptions,
 ) -> Result<Report, PgError> {
     let mut report = Report::default();
@@ -148,14 +156,38 @@ pub fn run<S: PgServer + ?Sized>(
             t.elapsed(),
         ));
         let t = Instant::now();
-        pg.batch_execute(up_sql)
-            .map_err(|source| PgError::Harness {
-                context: "applying the migration".into(),
-                source,
-            })?;
+        migrate::up(&mut pg, migrations, None)?;
         report
             .timings
             .push((format!("{}: migration", mode_name(mode)), t.elapsed()));
+        if opts.check_drift {
+            let t = Instant::now();
+            let findings = drift::drift(&mut pg, schema)?;
+            report
+                .timings
+                .push((format!("{}: drift", mode_name(mode)), t.elapsed()));
+            if !findings.is_empty() {
+                report
+                    .checks
+                    .extend(findings.into_iter().map(|f| drift_check(mode, f)));
+                drop(pg);
+                db.drop_now()?;
+                continue;
+            }
+            report.checks.push(Check {
+                mode: mode_name(mode),
+                group: "drift",
+                table: String::new(),
+                actor: "postgres".into(),
+                op: "committed migrations produce schema.yaml".into(),
+                expected: "no drift".into(),
+                actual: "no drift".into(),
+                passed: true,
+                policy: None,
+                detail: None,
+                probe: None,
+            });
+        }
         let t = Instant::now();
         let mut h = Harness {
             schema,
@@ -195,6 +227,29 @@ pub fn run<S: PgServer + ?Sized>(
         }
     }
     Ok(report)
+}
+
+/// A difference between what the committed migrations built and what schema.yaml says, as a
+/// failed check: the tests would otherwise prove a database that is not the one that ships.
+fn drift_check(mode: GrantMode, f: drift::Finding) -> Check {
+    Check {
+        mode: mode_name(mode),
+        group: "drift",
+        table: String::new(),
+        actor: "postgres".into(),
+        op: format!("{} ({})", f.object, f.kind.name()),
+        expected: "the committed migrations to produce what schema.yaml says".into(),
+        actual: f.detail,
+        passed: false,
+        policy: None,
+        detail: Some(
+            "generated/migrations does not build the schema that schema.yaml declares (a migration \
+             was edited, or schema.yaml changed without `schemac generate`); no other check ran \
+             on this database. Regenerate with `schemac generate` (never edit a migration by hand)."
+                .into(),
+        ),
+        probe: None,
+    }
 }
 
 struct Harness<'a> {
