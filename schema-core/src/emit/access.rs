@@ -378,6 +378,122 @@ impl<'a> Access<'a> {
     }
 }
 
+/// The outcome of `actor` writing (`insert` or `update`) the owner's row of `table` with its link
+/// column `column` (a foreign key to another app table) pointing at **the other user's** row of
+/// that table instead: moving the row into someone else's document, conversation or team.
+/// `None` when custom SQL decides it (the policy suite pins it under `moves:`).
+pub fn moved_outcome(
+    schema: &Schema,
+    table: &Table,
+    actor: Actor,
+    cmd: Command,
+    column: &str,
+) -> Option<Outcome> {
+    let access = Access::unindexed(schema);
+    let base = access.outcome(table, actor, cmd);
+    let cols = match &base {
+        Outcome::Allowed(c) | Outcome::Conditional(_, c) => c.clone(),
+        // Not allowed on the owner's own row: a move is no different.
+        _ => return Some(base),
+    };
+    if actor == Actor::ServiceRole || !table.rls {
+        return Some(base);
+    }
+    let mut undecided = false;
+    for r in table
+        .rules
+        .iter()
+        .filter(|r| r.command == cmd && r.role == actor.db_role())
+    {
+        let mut verdict = Some(true);
+        for c in &r.conditions {
+            let t = match c {
+                Condition::Parent { column: x, .. } | Condition::Member { column: x, .. }
+                    if x == column =>
+                {
+                    // The other user's parent row: owned by them, and neither the owner nor the
+                    // member is a member of it; only an admin's role check can see it.
+                    Some(other_row_visible(schema, c, actor, 0))
+                }
+                Condition::Custom { using, check } => {
+                    let text = match cmd {
+                        Command::Insert => check.as_deref().or(using.as_deref()),
+                        _ => check.as_deref().or(using.as_deref()),
+                    };
+                    if text.is_some_and(|t| mentions(t, column)) {
+                        None
+                    } else {
+                        match access.condition(table, c, actor, cmd, 0) {
+                            Truth::Yes => Some(true),
+                            Truth::No => Some(false),
+                            Truth::Maybe(_) => None,
+                        }
+                    }
+                }
+                _ => match access.condition(table, c, actor, cmd, 0) {
+                    Truth::Yes => Some(true),
+                    Truth::No => Some(false),
+                    Truth::Maybe(_) => None,
+                },
+            };
+            match t {
+                Some(false) => {
+                    verdict = Some(false);
+                    break;
+                }
+                None => verdict = None,
+                Some(true) => {}
+            }
+        }
+        match verdict {
+            Some(true) => return Some(Outcome::Allowed(cols)),
+            None => undecided = true,
+            Some(false) => {}
+        }
+    }
+    if undecided {
+        None
+    } else {
+        Some(Outcome::Refused)
+    }
+}
+
+/// Is the other user's row of the table `c` links to (a `parent:` or `member:` key) usable by
+/// `actor`? Only through rules every row passes or an admin's role check.
+fn other_row_visible(schema: &Schema, c: &Condition, actor: Actor, depth: u32) -> bool {
+    let Condition::Parent { parent, owner, .. } = c else {
+        return false;
+    };
+    if owner.is_some() || depth > 8 {
+        return false;
+    }
+    let Some(p) = schema.tables.iter().find(|t| t.name == parent.name) else {
+        return false;
+    };
+    if !p.rls {
+        return true;
+    }
+    p.rules
+        .iter()
+        .filter(|r| r.command == Command::Select && r.role == actor.db_role())
+        .any(|r| {
+            r.conditions.iter().all(|c| match c {
+                Condition::Always => true,
+                Condition::HasRole { role } => actor == Actor::Admin && role == "admin",
+                Condition::Parent { .. } => other_row_visible(schema, c, actor, depth + 1),
+                _ => false,
+            })
+        })
+}
+
+/// Does SQL text mention `column` as a word?
+fn mentions(text: &str, column: &str) -> bool {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    text.match_indices(column)
+        .any(|(i, m)| (i == 0 || !word(b[i - 1])) && b.get(i + m.len()).is_none_or(|c| !word(*c)))
+}
+
 /// Which fixture user a `uuid` column of the owner's row holds.
 pub fn column_user(schema: &Schema, table: &str, column: &str) -> Actor {
     let is_member_column = schema.helpers.iter().any(|h| matches!(h, Helper::MemberKeys { through, user_column, .. } if through == table && user_column == column));

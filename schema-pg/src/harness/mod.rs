@@ -15,7 +15,7 @@ use crate::server::PgServer;
 use crate::session::{act_as, Actor};
 use crate::TestDatabase;
 use fixtures::{email, user_id, Ctx, Planner};
-use postgres::{Client, SimpleQueryMessage, Transaction};
+use postgres::{Client, GenericClient, SimpleQueryMessage, Transaction};
 use schema_core::emit::access::{self, Actor as Who, Outcome};
 use schema_core::ir::{Command, Condition, DbRole, RoleSource, Schema, Table};
 use schema_core::sql::ident::{list, literal, qualified, quote};
@@ -81,9 +81,16 @@ struct Probe {
     policy: Option<String>,
     sql: String,
     setup: Option<String>,
+    /// No grant: the refusal must come from privileges, not from a policy.
+    privilege: bool,
 }
 
 impl Check {
+    /// Identifies the check across runs of one schema (mode, group, name).
+    pub fn key(&self) -> String {
+        format!("{} {} {}", self.mode, self.group, self.name())
+    }
+
     /// `messages / member / insert` style name.
     pub fn name(&self) -> String {
         if self.table.is_empty() {
@@ -122,6 +129,8 @@ pub fn insert_fixtures(client: &mut Client, schema: &Schema, suite: &Suite) -> R
         planner: Planner::new(schema, suite),
         mode: "",
         checks: Vec::new(),
+        stop: None,
+        killed: None,
     };
     h.create_fixtures(client)
 }
@@ -195,6 +204,8 @@ pub fn run<S: PgServer + ?Sized>(
             planner: Planner::new(schema, &opts.suite),
             mode: mode_name(mode),
             checks: Vec::new(),
+            stop: None,
+            killed: None,
         };
         h.create_fixtures(&mut pg)?;
         report
@@ -204,6 +215,7 @@ pub fn run<S: PgServer + ?Sized>(
         h.matrix(&mut pg)?;
         h.column_checks(&mut pg)?;
         h.ownership_checks(&mut pg)?;
+        h.link_moves(&mut pg)?;
         h.cascade_check(&mut pg)?;
         report
             .timings
@@ -258,6 +270,10 @@ struct Harness<'a> {
     planner: Planner<'a>,
     mode: &'static str,
     checks: Vec<Check>,
+    /// Mutation testing: stop at the first failure of a check that passed in `baseline` (keys
+    /// from [`Check::key`]); its name is kept in `killed`.
+    stop: Option<&'a std::collections::BTreeSet<String>>,
+    killed: Option<String>,
 }
 
 /// What a statement did.
@@ -460,15 +476,45 @@ impl Harness<'_> {
         self.planner.pk_predicate(table, Ctx::Owner)
     }
 
+    fn push(&mut self, c: Check) {
+        if !c.passed && self.killed.is_none() {
+            if let Some(baseline) = self.stop {
+                if baseline.contains(&c.key()) {
+                    self.killed = Some(format!(
+                        "{}: {}: expected {}, got {}",
+                        c.group,
+                        c.name(),
+                        c.expected,
+                        c.actual
+                    ));
+                }
+            }
+        }
+        self.checks.push(c);
+    }
+
+    /// True once a mutant is killed: the remaining checks are skipped.
+    fn done(&self) -> bool {
+        self.killed.is_some()
+    }
+
     fn record(&mut self, p: Probe, actual: &Actual) {
-        let kind = self.kind_of(&p.op, actual);
+        let mut kind = self.kind_of(&p.op, actual);
+        if p.privilege && kind == "refused" {
+            if let Actual::Err { message, .. } = actual {
+                if message.contains("row-level security") {
+                    // No grant should stop it before any policy is consulted.
+                    kind = "refused by a policy, not by privileges".into();
+                }
+            }
+        }
         let passed = kind == p.expected;
         let detail = (!passed).then(|| match actual {
             Actual::Err { message, .. } => format!("{}\n{message}", p.sql),
             Actual::Ok { rows, .. } => format!("{}\n({rows} rows)", p.sql),
         });
         let session = self.session(p.actor);
-        self.checks.push(Check {
+        self.push(Check {
             mode: self.mode,
             group: p.group,
             table: p.table,
@@ -477,7 +523,7 @@ impl Harness<'_> {
             expected: p.expected,
             actual: match actual {
                 Actual::Err { code, .. } if code != "42501" => format!("error {code}"),
-                _ => kind,
+                _ => kind.clone(),
             },
             passed,
             policy: p.policy,
@@ -518,7 +564,7 @@ impl Harness<'_> {
         has_rule.then(|| format!("{}_{}_{}", table.name, cmd.sql(), who.db_role().name()))
     }
 
-    fn matrix(&mut self, pg: &mut Client) -> Result<(), PgError> {
+    fn matrix(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
         for table in &self.schema.tables {
             let Some(pk) = self.pk(table) else { continue };
             for who in Who::ALL {
@@ -572,6 +618,10 @@ impl Harness<'_> {
                     let actual = run_sql(&mut tx, &sql);
                     tx.rollback()?;
                     let policy = self.policy_name(table, who, cmd);
+                    let observed = self.kind_of(cmd.sql(), &actual);
+                    let unmask = matches!(cmd, Command::Update | Command::Delete)
+                        && expected == "filtered"
+                        && observed == "filtered";
                     self.record(
                         Probe {
                             group: "matrix",
@@ -579,12 +629,170 @@ impl Harness<'_> {
                             actor: who,
                             op: cmd.sql().into(),
                             expected,
-                            policy,
-                            sql,
+                            policy: policy.clone(),
+                            sql: sql.clone(),
                             setup,
+                            privilege: access::grant(table, who.db_role(), cmd).is_none(),
                         },
                         &actual,
                     );
+                    if unmask {
+                        self.unmasked(pg, table, who, cmd, sql, policy)?;
+                    }
+                    if self.done() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An UPDATE or DELETE that matched no row is run again with every row readable (a
+    /// permissive `select using (true)` policy for the actor's role, added inside the rolled-back
+    /// transaction). Its filter reads columns, so PostgreSQL applies the SELECT policies too and a
+    /// command's own USING wider than SELECT would stay invisible; here only that USING decides.
+    fn unmasked(
+        &mut self,
+        pg: &mut impl GenericClient,
+        table: &Table,
+        who: Who,
+        cmd: Command,
+        sql: String,
+        policy: Option<String>,
+    ) -> Result<(), PgError> {
+        let open = format!(
+            "create policy \"__schemac_open_select\" on {} as permissive for select to {} using (true)",
+            qualified("public", &table.name),
+            quote(who.db_role().name())
+        );
+        let mut tx = pg.transaction()?;
+        tx.batch_execute(&open)?;
+        become_(&mut tx, Some(&self.session(who)))?;
+        let actual = run_sql(&mut tx, &sql);
+        tx.rollback()?;
+        self.record(
+            Probe {
+                group: "unmasked",
+                table: table.name.clone(),
+                actor: who,
+                op: format!("{} with every row readable", cmd.sql()),
+                expected: "filtered".into(),
+                policy,
+                sql,
+                setup: Some(open),
+                privilege: false,
+            },
+            &actual,
+        );
+        Ok(())
+    }
+
+    /// Ownership moves through links: the owner's row, written by each actor allowed to write it,
+    /// with a `parent:`/`member:`/custom link column pointing at the other user's row instead
+    /// (moving a chunk into someone else's document, a link into someone else's conversation).
+    fn link_moves(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
+        for table in &self.schema.tables {
+            if self.done() {
+                return Ok(());
+            }
+            let Some(pk) = self.pk(table) else { continue };
+            let mut links: Vec<(String, &Table, String)> = Vec::new();
+            for fk in &table.foreign_keys {
+                if fk.columns.len() != 1 || fk.target.schema != "public" {
+                    continue;
+                }
+                let Some(parent) = self.schema.tables.iter().find(|t| t.name == fk.target.name)
+                else {
+                    continue;
+                };
+                let col = &fk.columns[0];
+                let used = table.rules.iter().any(|r| {
+                    matches!(r.command, Command::Insert | Command::Update)
+                        && r.conditions.iter().any(|c| match c {
+                            Condition::Parent { column, .. } | Condition::Member { column, .. } => {
+                                column == col
+                            }
+                            Condition::Custom { using, check } => [using, check]
+                                .iter()
+                                .any(|t| t.as_deref().is_some_and(|t| t.contains(col.as_str()))),
+                            _ => false,
+                        })
+                });
+                if used && !links.iter().any(|(c, _, _)| c == col) {
+                    links.push((col.clone(), parent, fk.target_columns[0].clone()));
+                }
+            }
+            for (col, parent, ref_col) in links {
+                let Some(other_key) = self.planner.key_value(parent, &ref_col, Ctx::Other) else {
+                    continue;
+                };
+                for who in [Who::Owner, Who::Member, Who::Admin] {
+                    for cmd in [Command::Insert, Command::Update] {
+                        if self.done() {
+                            return Ok(());
+                        }
+                        let allowed = match access::outcome(self.schema, table, who, cmd) {
+                            Outcome::Allowed(_) => true,
+                            Outcome::Conditional(..) => self
+                                .suite
+                                .pin(&table.name, who, cmd)
+                                .is_some_and(|p| p.expect == "allowed"),
+                            _ => false,
+                        };
+                        if !allowed || !access::may_write(table, who.db_role(), cmd, &col) {
+                            continue;
+                        }
+                        let expected =
+                            match access::moved_outcome(self.schema, table, who, cmd, &col) {
+                                Some(o) => o.kind().to_string(),
+                                None => match self.suite.move_pin(&table.name, &col) {
+                                    Some(p) => p.expect.clone(),
+                                    None => "refused".into(),
+                                },
+                            };
+                        let mut tx = pg.transaction()?;
+                        let (setup, sql) = match cmd {
+                            Command::Insert => {
+                                let (setup, ins) = self.insert_as_with(
+                                    &mut tx,
+                                    table,
+                                    who,
+                                    Some((&col, &other_key)),
+                                )?;
+                                (setup, ins)
+                            }
+                            _ => (
+                                None,
+                                format!(
+                                    "update {} set {} = {other_key} where {pk}",
+                                    qualified("public", &table.name),
+                                    quote(&col)
+                                ),
+                            ),
+                        };
+                        become_(&mut tx, Some(&self.session(who)))?;
+                        let actual = run_sql(&mut tx, &sql);
+                        tx.rollback()?;
+                        self.record(
+                            Probe {
+                                group: "ownership",
+                                table: table.name.clone(),
+                                actor: who,
+                                op: format!(
+                                    "{} with `{col}` moved to the other user's {}",
+                                    cmd.sql(),
+                                    parent.name
+                                ),
+                                expected,
+                                policy: Some(format!("{}_{}_authenticated", table.name, cmd.sql())),
+                                sql,
+                                setup,
+                                privilege: false,
+                            },
+                            &actual,
+                        );
+                    }
                 }
             }
         }
@@ -599,6 +807,17 @@ impl Harness<'_> {
         tx: &mut Transaction<'_>,
         table: &Table,
         who: Who,
+    ) -> Result<(Option<String>, String), PgError> {
+        self.insert_as_with(tx, table, who, None)
+    }
+
+    /// `insert_as`, with one column's value replaced.
+    fn insert_as_with(
+        &self,
+        tx: &mut Transaction<'_>,
+        table: &Table,
+        who: Who,
+        replace: Option<(&str, &str)>,
     ) -> Result<(Option<String>, String), PgError> {
         let pk = self.pk(table).unwrap_or_else(|| "false".into());
         let mut n = 0;
@@ -632,6 +851,13 @@ impl Harness<'_> {
                     .collect(),
                 _ => row.values,
             };
+        let values: Vec<(String, String)> = values
+            .into_iter()
+            .map(|(c, v)| match replace {
+                Some((rc, rv)) if rc == c => (c, rv.to_string()),
+                _ => (c, v),
+            })
+            .collect();
         Ok((setup, insert_sql(table, &values, false)))
     }
 
@@ -655,8 +881,11 @@ impl Harness<'_> {
     }
 
     /// Columns users may not read or write: hidden select columns and non-updatable columns.
-    fn column_checks(&mut self, pg: &mut Client) -> Result<(), PgError> {
+    fn column_checks(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
         for table in &self.schema.tables {
+            if self.done() {
+                return Ok(());
+            }
             let Some(pk) = self.pk(table) else { continue };
             let owner = self.session(Who::Owner);
             for cmd in [Command::Select, Command::Update] {
@@ -697,6 +926,7 @@ impl Harness<'_> {
                             policy: Some(format!("column privileges of {}", table.name)),
                             sql,
                             setup: None,
+                            privilege: false,
                         },
                         &actual,
                     );
@@ -707,9 +937,12 @@ impl Harness<'_> {
     }
 
     /// The owner tries to hand their row to another user: WITH CHECK or column privileges refuse.
-    fn ownership_checks(&mut self, pg: &mut Client) -> Result<(), PgError> {
+    fn ownership_checks(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
         let other = user_id(Who::Other).expect("other");
         for table in &self.schema.tables {
+            if self.done() {
+                return Ok(());
+            }
             let Some(pk) = self.pk(table) else { continue };
             let mut cols: Vec<String> = Vec::new();
             for r in table
@@ -749,6 +982,7 @@ impl Harness<'_> {
                         policy: Some(format!("{}_update_authenticated", table.name)),
                         sql,
                         setup: None,
+                        privilege: false,
                     },
                     &actual,
                 );
@@ -758,7 +992,7 @@ impl Harness<'_> {
     }
 
     /// Deleting the owner from auth.users removes every row of theirs and nothing of the other's.
-    fn cascade_check(&mut self, pg: &mut Client) -> Result<(), PgError> {
+    fn cascade_check(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
         let mut tx = pg.transaction()?;
         let owner = user_id(Who::Owner).expect("owner");
         let del = format!(
@@ -801,7 +1035,7 @@ impl Harness<'_> {
             ),
         };
         let passed = actual == "nothing left";
-        self.checks.push(Check {
+        self.push(Check {
             mode: self.mode,
             group: "cascade",
             table: String::new(),
@@ -858,8 +1092,11 @@ impl Harness<'_> {
         Ok(out)
     }
 
-    fn scenarios(&mut self, pg: &mut Client) -> Result<(), PgError> {
+    fn scenarios(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
         for sc in &self.suite.scenarios {
+            if self.done() {
+                return Ok(());
+            }
             let mut tx = pg.transaction()?;
             let mut failure: Option<(String, String, String)> = None;
             if let Some(setup) = &sc.setup {
@@ -937,7 +1174,7 @@ impl Harness<'_> {
                 ),
                 Some((e, a, d)) => (e, a, Some(d)),
             };
-            self.checks.push(Check {
+            self.push(Check {
                 mode: self.mode,
                 group: "scenario",
                 table: String::new(),
