@@ -43,6 +43,16 @@ pub struct TestArgs {
     /// Also write a JUnit XML report here.
     #[arg(long)]
     junit: Option<PathBuf>,
+    /// Mutation testing: derive mutants from the schema (conditions dropped, checks widened,
+    /// helpers that ignore the caller, grants widened, RLS off...), apply each to a database
+    /// built from the committed migrations and run the suite; report the score and every
+    /// surviving mutant. Runs in the first grant mode.
+    #[arg(long)]
+    mutants: bool,
+    /// With --mutants: exit 1 when the score (killed / non-equivalent mutants, in percent) is
+    /// below this, or when a declared equivalent mutant is killed.
+    #[arg(long, default_value_t = 100.0)]
+    min_score: f64,
     /// List passing checks too.
     #[arg(long, short)]
     verbose: bool,
@@ -130,6 +140,22 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
+    if args.mutants {
+        let mutants = harness::mutants::generate(&ir);
+        let r = harness::mutants::run(&server, &ir, &migrations, &suite, modes[0], &mutants)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        drop(server);
+        print!("{}", r.human());
+        eprintln!("finished in {:.2} s", started.elapsed().as_secs_f64());
+        let ok = r.baseline_failures.is_empty()
+            && r.wrongly_declared() == 0
+            && r.score() >= args.min_score;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let report = harness::run(
         &server,
         &ir,

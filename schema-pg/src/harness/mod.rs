@@ -5,6 +5,7 @@
 //! scenarios), each acting exactly as the data API does, in a transaction rolled back afterwards.
 
 pub mod fixtures;
+pub mod mutants;
 pub mod report;
 
 use crate::drift;
@@ -131,6 +132,8 @@ pub fn insert_fixtures(client: &mut Client, schema: &Schema, suite: &Suite) -> R
         checks: Vec::new(),
         stop: None,
         killed: None,
+        only: None,
+        skip: None,
     };
     h.create_fixtures(client)
 }
@@ -206,6 +209,8 @@ pub fn run<S: PgServer + ?Sized>(
             checks: Vec::new(),
             stop: None,
             killed: None,
+            only: None,
+            skip: None,
         };
         h.create_fixtures(&mut pg)?;
         report
@@ -272,8 +277,12 @@ struct Harness<'a> {
     checks: Vec<Check>,
     /// Mutation testing: stop at the first failure of a check that passed in `baseline` (keys
     /// from [`Check::key`]); its name is kept in `killed`.
-    stop: Option<&'a std::collections::BTreeSet<String>>,
+    stop: Option<std::collections::BTreeSet<String>>,
     killed: Option<String>,
+    /// Mutation testing: check only this table (a first pass on the table a mutant touched,
+    /// where it dies soonest), or every table but it (the second pass).
+    only: Option<String>,
+    skip: Option<String>,
 }
 
 /// What a statement did.
@@ -346,7 +355,7 @@ fn become_(tx: &mut Transaction<'_>, who: Option<&Actor>) -> Result<(), postgres
     }
 }
 
-impl Harness<'_> {
+impl<'a> Harness<'a> {
     fn session(&self, who: Who) -> Actor {
         match who {
             Who::Anon => Actor::anon(),
@@ -478,7 +487,7 @@ impl Harness<'_> {
 
     fn push(&mut self, c: Check) {
         if !c.passed && self.killed.is_none() {
-            if let Some(baseline) = self.stop {
+            if let Some(baseline) = &self.stop {
                 if baseline.contains(&c.key()) {
                     self.killed = Some(format!(
                         "{}: {}: expected {}, got {}",
@@ -491,6 +500,17 @@ impl Harness<'_> {
             }
         }
         self.checks.push(c);
+    }
+
+    /// The tables to check (see `only` and `skip`).
+    fn ordered_tables(&self) -> Vec<&'a Table> {
+        let schema: &'a Schema = self.schema;
+        schema
+            .tables
+            .iter()
+            .filter(|t| self.only.as_ref().is_none_or(|o| *o == t.name))
+            .filter(|t| self.skip.as_ref().is_none_or(|o| *o != t.name))
+            .collect()
     }
 
     /// True once a mutant is killed: the remaining checks are skipped.
@@ -565,7 +585,7 @@ impl Harness<'_> {
     }
 
     fn matrix(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
-        for table in &self.schema.tables {
+        for table in self.ordered_tables() {
             let Some(pk) = self.pk(table) else { continue };
             for who in Who::ALL {
                 for cmd in Command::ALL {
@@ -639,6 +659,12 @@ impl Harness<'_> {
                     if unmask {
                         self.unmasked(pg, table, who, cmd, sql, policy)?;
                     }
+                    if who != Who::ServiceRole
+                        && access::grant(table, who.db_role(), cmd).is_none()
+                        && matches!(cmd, Command::Update | Command::Delete)
+                    {
+                        self.privilege_probe(pg, table, who, cmd, None)?;
+                    }
                     if self.done() {
                         return Ok(());
                     }
@@ -661,11 +687,7 @@ impl Harness<'_> {
         sql: String,
         policy: Option<String>,
     ) -> Result<(), PgError> {
-        let open = format!(
-            "create policy \"__schemac_open_select\" on {} as permissive for select to {} using (true)",
-            qualified("public", &table.name),
-            quote(who.db_role().name())
-        );
+        let open = open_select(table, who.db_role());
         let mut tx = pg.transaction()?;
         tx.batch_execute(&open)?;
         become_(&mut tx, Some(&self.session(who)))?;
@@ -688,11 +710,74 @@ impl Harness<'_> {
         Ok(())
     }
 
+    /// A statement that reads no column (`where false`), so only the privilege on the command (or
+    /// on `column`) decides: without a grant it must be refused, even where no policy would let
+    /// a row through (a reading filter would need SELECT and hide a stray UPDATE/DELETE grant).
+    fn privilege_probe(
+        &mut self,
+        pg: &mut impl GenericClient,
+        table: &Table,
+        who: Who,
+        cmd: Command,
+        column: Option<&str>,
+    ) -> Result<(), PgError> {
+        let t = qualified("public", &table.name);
+        let col = column
+            .map(str::to_string)
+            .unwrap_or_else(|| self.update_column(table, who));
+        let sql = match cmd {
+            Command::Delete => format!("delete from {t} where false"),
+            Command::Insert => format!("insert into {t} ({}) select null where false", quote(&col)),
+            _ => format!("update {t} set {} = default where false", quote(&col)),
+        };
+        let mut tx = pg.transaction()?;
+        become_(&mut tx, Some(&self.session(who)))?;
+        let actual = run_sql(&mut tx, &sql);
+        tx.rollback()?;
+        let op = match column {
+            Some(c) => format!("{} `{c}` (privilege only)", cmd.sql()),
+            None => format!("{} (privilege only)", cmd.sql()),
+        };
+        let kind = match &actual {
+            Actual::Err { code, .. } if code == "42501" => Actual::Err {
+                code: code.clone(),
+                message: String::new(),
+            },
+            Actual::Ok { .. } => Actual::Ok {
+                rows: 1,
+                first: None,
+            },
+            Actual::Err { code, message } => Actual::Err {
+                code: code.clone(),
+                message: message.clone(),
+            },
+        };
+        self.record(
+            Probe {
+                group: "privileges",
+                table: table.name.clone(),
+                actor: who,
+                op,
+                expected: "refused".into(),
+                policy: Some(format!(
+                    "no {} grant to {}",
+                    cmd.sql(),
+                    who.db_role().name()
+                )),
+                sql,
+                setup: None,
+                privilege: false,
+            },
+            &kind,
+        );
+        Ok(())
+    }
+
     /// Ownership moves through links: the owner's row, written by each actor allowed to write it,
     /// with a `parent:`/`member:`/custom link column pointing at the other user's row instead
     /// (moving a chunk into someone else's document, a link into someone else's conversation).
     fn link_moves(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
-        for table in &self.schema.tables {
+        for table in self.ordered_tables() {
             if self.done() {
                 return Ok(());
             }
@@ -752,6 +837,8 @@ impl Harness<'_> {
                                 },
                             };
                         let mut tx = pg.transaction()?;
+                        let open = open_select(table, who.db_role());
+                        tx.batch_execute(&open)?;
                         let (setup, sql) = match cmd {
                             Command::Insert => {
                                 let (setup, ins) = self.insert_as_with(
@@ -763,7 +850,7 @@ impl Harness<'_> {
                                 (setup, ins)
                             }
                             _ => (
-                                None,
+                                Some(open),
                                 format!(
                                     "update {} set {} = {other_key} where {pk}",
                                     qualified("public", &table.name),
@@ -882,12 +969,22 @@ impl Harness<'_> {
 
     /// Columns users may not read or write: hidden select columns and non-updatable columns.
     fn column_checks(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
-        for table in &self.schema.tables {
+        for table in self.ordered_tables() {
             if self.done() {
                 return Ok(());
             }
             let Some(pk) = self.pk(table) else { continue };
             let owner = self.session(Who::Owner);
+            if let Some(allowed) = access::grant(table, DbRole::Authenticated, Command::Insert)
+                .and_then(|g| g.columns.clone())
+            {
+                for c in &table.columns {
+                    if allowed.contains(&c.name) || c.generated.is_some() || self.done() {
+                        continue;
+                    }
+                    self.privilege_probe(pg, table, Who::Owner, Command::Insert, Some(&c.name))?;
+                }
+            }
             for cmd in [Command::Select, Command::Update] {
                 let Some(allowed) = access::grant(table, DbRole::Authenticated, cmd)
                     .and_then(|g| g.columns.clone())
@@ -939,7 +1036,7 @@ impl Harness<'_> {
     /// The owner tries to hand their row to another user: WITH CHECK or column privileges refuse.
     fn ownership_checks(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
         let other = user_id(Who::Other).expect("other");
-        for table in &self.schema.tables {
+        for table in self.ordered_tables() {
             if self.done() {
                 return Ok(());
             }
@@ -967,7 +1064,11 @@ impl Harness<'_> {
                     quote(&col),
                     literal(&other.to_string())
                 );
+                // Every row readable: the SELECT policy (applied to the new row because the
+                // filter reads columns) must not be what refuses the move; WITH CHECK must.
+                let open = open_select(table, DbRole::Authenticated);
                 let mut tx = pg.transaction()?;
+                tx.batch_execute(&open)?;
                 become_(&mut tx, Some(&self.session(Who::Owner)))?;
                 let actual = run_sql(&mut tx, &sql);
                 tx.rollback()?;
@@ -981,7 +1082,7 @@ impl Harness<'_> {
                         expected: "refused".into(),
                         policy: Some(format!("{}_update_authenticated", table.name)),
                         sql,
-                        setup: None,
+                        setup: Some(open),
                         privilege: false,
                     },
                     &actual,
@@ -993,6 +1094,9 @@ impl Harness<'_> {
 
     /// Deleting the owner from auth.users removes every row of theirs and nothing of the other's.
     fn cascade_check(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
+        if self.done() {
+            return Ok(());
+        }
         let mut tx = pg.transaction()?;
         let owner = user_id(Who::Owner).expect("owner");
         let del = format!(
@@ -1190,6 +1294,16 @@ impl Harness<'_> {
         }
         Ok(())
     }
+}
+
+/// A permissive `select using (true)` policy for `role` on `table`: with it, only the command's
+/// own policies decide (run as the migrating role inside a rolled-back transaction).
+fn open_select(table: &Table, role: DbRole) -> String {
+    format!(
+        "create policy \"__schemac_open_select\" on {} as permissive for select to {} using (true);",
+        qualified("public", &table.name),
+        quote(role.name())
+    )
 }
 
 fn role_name(r: StepRole) -> &'static str {
