@@ -257,7 +257,22 @@ pub fn generate(schema: &Schema) -> Vec<Mutant> {
     };
     for (ti, t) in schema.tables.iter().enumerate() {
         let tq = qualified("public", &t.name);
-        if t.rls {
+        // RLS off changes nothing where every grant to anon/authenticated already meets a
+        // policy that is `true` on both sides: no mutant there.
+        let policies = up::policies(schema, t);
+        let all_open = t
+            .grants
+            .iter()
+            .filter(|g| g.role != DbRole::ServiceRole)
+            .all(|g| {
+                policies.iter().any(|p| {
+                    p.command == g.command
+                        && p.role == g.role
+                        && p.using.as_deref().is_none_or(|u| u.trim() == "true")
+                        && p.check.as_deref().is_none_or(|c| c.trim() == "true")
+                })
+            });
+        if t.rls && !all_open {
             push(
                 format!("rls-off:{}", t.name),
                 format!("row level security disabled on {}", t.name),
@@ -352,7 +367,8 @@ pub fn generate(schema: &Schema) -> Vec<Mutant> {
         // Whole policies widened.
         for p in up::policies(schema, t) {
             let pq = quote(&p.name);
-            if p.check.is_some() {
+            // A clause that is already `true` has no wider form: no mutant.
+            if p.check.as_deref().is_some_and(|c| c.trim() != "true") {
                 push(
                     format!("check-true:{}", p.name),
                     format!("{}: with check (true)", p.name),
@@ -360,7 +376,7 @@ pub fn generate(schema: &Schema) -> Vec<Mutant> {
                     vec![format!("alter policy {pq} on {tq} with check (true);")],
                 );
             }
-            if p.using.is_some() {
+            if p.using.as_deref().is_some_and(|u| u.trim() != "true") {
                 push(
                     format!("using-true:{}", p.name),
                     format!("{}: using (true)", p.name),
