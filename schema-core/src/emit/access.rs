@@ -378,6 +378,88 @@ impl<'a> Access<'a> {
     }
 }
 
+/// A write as PostgREST issues it for supabase-js: `.insert(..).select()` and `.update(..).select()`
+/// / `.delete().select()` (`Prefer: return=representation`: the statement with `returning`), and
+/// `.upsert(..)` (`insert ... on conflict (key) do update set ...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Returning,
+    Upsert,
+}
+
+/// The outcome of `cmd` in `shape`, or `None` where custom SQL decides part of it.
+///
+/// With `returning`, PostgreSQL also applies the SELECT policies: an inserted or updated row the
+/// actor cannot read fails the whole statement with 42501 although the write alone is allowed
+/// (**write allowed, returned row refused**, e.g. creating an organisation whose membership a
+/// trigger adds later); a deleted row the actor cannot read is not deleted. An upsert of an
+/// existing row needs the insert check on the proposed row, the update USING and check, and the
+/// SELECT policies on the existing row; any of them failing is an error, never 0 rows.
+pub fn shape_outcome(
+    schema: &Schema,
+    table: &Table,
+    actor: Actor,
+    cmd: Command,
+    shape: Shape,
+) -> Option<ShapeOutcome> {
+    let a = Access::unindexed(schema);
+    let decided = |o: Outcome| match o {
+        Outcome::Conditional(..) => None,
+        o => Some(o),
+    };
+    let select = decided(a.outcome(table, actor, Command::Select))?;
+    let readable = matches!(select, Outcome::Allowed(_));
+    match shape {
+        Shape::Returning => {
+            let base = decided(a.outcome(table, actor, cmd))?;
+            Some(match (cmd, base) {
+                (_, Outcome::Allowed(_)) if readable => ShapeOutcome::Allowed,
+                (Command::Insert | Command::Update, Outcome::Allowed(_)) => {
+                    ShapeOutcome::ReturnedRowRefused
+                }
+                (_, Outcome::Allowed(_)) => ShapeOutcome::Filtered,
+                (_, Outcome::Filtered) => ShapeOutcome::Filtered,
+                _ => ShapeOutcome::Refused,
+            })
+        }
+        Shape::Upsert => {
+            let ins = decided(a.outcome(table, actor, Command::Insert))?;
+            let upd = decided(a.outcome(table, actor, Command::Update))?;
+            Some(
+                if matches!(ins, Outcome::Allowed(_))
+                    && matches!(upd, Outcome::Allowed(_))
+                    && readable
+                {
+                    ShapeOutcome::Allowed
+                } else {
+                    ShapeOutcome::Refused
+                },
+            )
+        }
+    }
+}
+
+/// What a PostgREST-shaped write does to the owner's row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShapeOutcome {
+    Allowed,
+    /// The write alone is allowed, but the row it returns is not readable: 42501.
+    ReturnedRowRefused,
+    Filtered,
+    Refused,
+}
+
+impl ShapeOutcome {
+    /// The outcome kind the harness observes (`ReturnedRowRefused` is an error 42501).
+    pub fn kind(self) -> &'static str {
+        match self {
+            ShapeOutcome::Allowed => "allowed",
+            ShapeOutcome::Filtered => "filtered",
+            ShapeOutcome::ReturnedRowRefused | ShapeOutcome::Refused => "refused",
+        }
+    }
+}
+
 /// The outcome of `actor` writing (`insert` or `update`) the owner's row of `table` with its link
 /// column `column` (a foreign key to another app table) pointing at **the other user's** row of
 /// that table instead: moving the row into someone else's document, conversation or team.

@@ -221,6 +221,7 @@ pub fn run<S: PgServer + ?Sized>(
         h.column_checks(&mut pg)?;
         h.ownership_checks(&mut pg)?;
         h.link_moves(&mut pg)?;
+        h.postgrest_shapes(&mut pg)?;
         h.cascade_check(&mut pg)?;
         report
             .timings
@@ -708,6 +709,165 @@ impl<'a> Harness<'a> {
             &actual,
         );
         Ok(())
+    }
+
+    /// Writes as PostgREST issues them for supabase-js (`.insert().select()`, `.update().select()`,
+    /// `.delete().select()`: the statement with `returning`; `.upsert()`: `on conflict (key) do
+    /// update`), where the plain write is allowed: their outcome comes from
+    /// `access::shape_outcome`, including "write allowed, returned row refused".
+    fn postgrest_shapes(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
+        use access::Shape;
+        for table in self.ordered_tables() {
+            let Some(pk) = self.pk(table) else { continue };
+            let t = qualified("public", &table.name);
+            for who in Who::ALL {
+                for (shape, cmd) in [
+                    (Shape::Returning, Command::Insert),
+                    (Shape::Returning, Command::Update),
+                    (Shape::Returning, Command::Delete),
+                    (Shape::Upsert, Command::Insert),
+                ] {
+                    if self.done() {
+                        return Ok(());
+                    }
+                    let base_allowed = |c: Command| {
+                        matches!(
+                            access::outcome(self.schema, table, who, c),
+                            Outcome::Allowed(_)
+                        )
+                    };
+                    let relevant = match shape {
+                        Shape::Returning => base_allowed(cmd),
+                        Shape::Upsert => {
+                            base_allowed(Command::Insert) || base_allowed(Command::Update)
+                        }
+                    };
+                    if !relevant {
+                        continue;
+                    }
+                    let Some(expected) = access::shape_outcome(self.schema, table, who, cmd, shape)
+                    else {
+                        continue;
+                    };
+                    let returning = match access::grant(table, who.db_role(), Command::Select)
+                        .and_then(|g| g.columns.clone())
+                    {
+                        Some(c) if who != Who::ServiceRole => list(&c),
+                        _ => "*".into(),
+                    };
+                    let mut tx = pg.transaction()?;
+                    let (setup, sql, op) = match (shape, cmd) {
+                        (Shape::Returning, Command::Insert) => {
+                            let (setup, ins) = self.insert_as(&mut tx, table, who)?;
+                            (
+                                setup,
+                                format!("{ins} returning {returning}"),
+                                "insert ... returning (.insert().select())",
+                            )
+                        }
+                        (Shape::Returning, Command::Update) => {
+                            let col = self.update_column(table, who);
+                            (
+                                None,
+                                format!(
+                                    "update {t} set {} = {} where {pk} returning {returning}",
+                                    quote(&col),
+                                    quote(&col)
+                                ),
+                                "update ... returning (.update().select())",
+                            )
+                        }
+                        (Shape::Returning, _) => (
+                            None,
+                            format!("delete from {t} where {pk} returning {returning}"),
+                            "delete ... returning (.delete().select())",
+                        ),
+                        _ => {
+                            let Some(sql) = self.upsert_sql(table, who) else {
+                                tx.rollback()?;
+                                continue;
+                            };
+                            (None, sql, "insert ... on conflict do update (.upsert())")
+                        }
+                    };
+                    become_(&mut tx, Some(&self.session(who)))?;
+                    let actual = run_sql(&mut tx, &sql);
+                    tx.rollback()?;
+                    let kind_op = if cmd == Command::Insert {
+                        "insert"
+                    } else {
+                        cmd.sql()
+                    };
+                    let actual = match actual {
+                        Actual::Ok { rows, first } if kind_op != "insert" => {
+                            Actual::Ok { rows, first }
+                        }
+                        other => other,
+                    };
+                    let policy = Some(match expected {
+                        access::ShapeOutcome::ReturnedRowRefused => {
+                            "write allowed, returned row refused (SELECT policies apply to the returned row)".to_string()
+                        }
+                        _ => format!("{}_{}_{}", table.name, cmd.sql(), who.db_role().name()),
+                    });
+                    self.record(
+                        Probe {
+                            group: "postgrest",
+                            table: table.name.clone(),
+                            actor: who,
+                            op: op.into(),
+                            expected: expected.kind().into(),
+                            policy,
+                            sql,
+                            setup,
+                            privilege: false,
+                        },
+                        &actual,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `.upsert(row)` of the owner's existing row as `who` sends it: the columns `who` may insert,
+    /// conflicting on the primary key, updating those of them `who` may update. `None` when the
+    /// key is not part of the payload or nothing would be updated.
+    fn upsert_sql(&self, table: &Table, who: Who) -> Option<String> {
+        let row = self.planner.row(table, Ctx::Owner, 0)?;
+        let values: Vec<(String, String)> = row
+            .values
+            .into_iter()
+            .filter(|(c, _)| {
+                who == Who::ServiceRole
+                    || access::may_write(table, who.db_role(), Command::Insert, c)
+            })
+            .collect();
+        if !table
+            .primary_key
+            .iter()
+            .all(|k| values.iter().any(|(c, _)| c == k))
+        {
+            return None;
+        }
+        let set: Vec<String> = values
+            .iter()
+            .filter(|(c, _)| !table.primary_key.contains(c))
+            .filter(|(c, _)| {
+                who == Who::ServiceRole
+                    || access::may_write(table, who.db_role(), Command::Update, c)
+            })
+            .map(|(c, _)| format!("{} = excluded.{}", quote(c), quote(c)))
+            .collect();
+        if set.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "{} on conflict ({}) do update set {}",
+            insert_sql(table, &values, false),
+            list(&table.primary_key),
+            set.join(", ")
+        ))
     }
 
     /// A statement that reads no column (`where false`), so only the privilege on the command (or

@@ -562,6 +562,7 @@ fn all_checks(h: &mut Harness<'_>, pg: &mut impl GenericClient) -> Result<(), Pg
     h.column_checks(pg)?;
     h.ownership_checks(pg)?;
     h.link_moves(pg)?;
+    h.postgrest_shapes(pg)?;
     h.cascade_check(pg)?;
     h.scenarios(pg)
 }
@@ -651,6 +652,7 @@ pub fn run<S: PgServer + ?Sized>(
                     h.column_checks(&mut tx)?;
                     h.ownership_checks(&mut tx)?;
                     h.link_moves(&mut tx)?;
+                    h.postgrest_shapes(&mut tx)?;
                     h.only = None;
                     h.skip = Some(t.clone());
                 }
