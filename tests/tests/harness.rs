@@ -30,3 +30,32 @@ fn the_bundled_schema_passes_the_full_matrix_in_both_grant_modes() {
         "one passing drift check per mode: {text}"
     );
 }
+
+#[test]
+fn the_multi_tenant_example_passes_in_both_grant_modes() {
+    let (ir, migrations, suite) = schemac_tests::saas_example();
+    let opts = HarnessOptions {
+        modes: vec![GrantMode::NoAutoGrant, GrantMode::LegacyDefaultGrants],
+        suite,
+        keep_databases: false,
+        check_drift: true,
+    };
+    let r = harness::run(shared(), &ir, &migrations, &opts)
+        .unwrap_or_else(|e| panic!("harness setup failed: {e}"));
+    let text = report::human(&r, false);
+    assert_eq!(r.failed(), 0, "{text}");
+    for group in [
+        "drift",
+        "matrix",
+        "unmasked",
+        "privileges",
+        "ownership",
+        "postgrest",
+        "scenario",
+    ] {
+        assert!(
+            r.checks.iter().any(|c| c.group == group),
+            "no {group} check: {text}"
+        );
+    }
+}

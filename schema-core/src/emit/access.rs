@@ -116,6 +116,12 @@ pub fn outcome(schema: &Schema, table: &Table, actor: Actor, cmd: Command) -> Ou
     Access::unindexed(schema).outcome(table, actor, cmd)
 }
 
+/// The outcome the command's own policies give, without the SELECT policies a reading filter
+/// adds (see `Access::outcome`).
+pub fn own_outcome(schema: &Schema, table: &Table, actor: Actor, cmd: Command) -> Outcome {
+    Access::unindexed(schema).own_outcome(table, actor, cmd)
+}
+
 /// Evaluates outcomes of one schema, giving exactly what `outcome`, `column_user` and
 /// `member_role` give. Built with `new`, for many outcomes (a whole document), it indexes tables
 /// and member helpers once and computes the verdict of each parent table's select rules once per
@@ -125,6 +131,9 @@ pub struct Access<'a> {
     schema: &'a Schema,
     /// `None`: look things up by scanning, cheaper for a single outcome.
     index: Option<Index<'a>>,
+    /// The written row already exists (an upsert of it): a member inserting their own
+    /// membership row is a member through it.
+    existing: bool,
 }
 
 /// `Access`'s look-ups, built once for many outcomes.
@@ -186,6 +195,7 @@ impl<'a> Access<'a> {
                     schema.tables.len() * Actor::ALL.len() * PARENT_DEPTHS
                 ]),
             }),
+            existing: false,
         }
     }
 
@@ -194,6 +204,7 @@ impl<'a> Access<'a> {
         Access {
             schema,
             index: None,
+            existing: false,
         }
     }
 
@@ -226,8 +237,31 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// `outcome(schema, table, actor, cmd)`.
+    /// `outcome(schema, table, actor, cmd)`: as the data API runs it. An UPDATE or DELETE always
+    /// carries a filter that reads columns (PostgREST's `?id=eq...`), so PostgreSQL applies the
+    /// SELECT policies too: a row the actor may write but not read is not matched (0 rows).
     pub fn outcome(&self, table: &'a Table, actor: Actor, cmd: Command) -> Outcome {
+        let own = self.own_outcome(table, actor, cmd);
+        if !matches!(cmd, Command::Update | Command::Delete)
+            || actor == Actor::ServiceRole
+            || !table.rls
+        {
+            return own;
+        }
+        match (&own, self.own_outcome(table, actor, Command::Select)) {
+            (Outcome::Allowed(_) | Outcome::Conditional(..), Outcome::Filtered) => {
+                Outcome::Filtered
+            }
+            (Outcome::Allowed(c), Outcome::Conditional(why, _)) => {
+                Outcome::Conditional(format!("the row is readable ({why})"), c.clone())
+            }
+            _ => own,
+        }
+    }
+
+    /// The outcome decided by the command's own policies and grants alone (what an UPDATE or
+    /// DELETE whose filter reads no column gets).
+    pub fn own_outcome(&self, table: &'a Table, actor: Actor, cmd: Command) -> Outcome {
         let Some(grant) = grant(table, actor.db_role(), cmd) else {
             return Outcome::Refused;
         };
@@ -344,6 +378,14 @@ impl<'a> Access<'a> {
                 if actor != Actor::Member {
                     return Truth::No;
                 }
+                // Inserting the member's own membership row: before it exists, the member is
+                // not a member through it (the fixtures give them no other membership).
+                if cmd == Command::Insert
+                    && !self.existing
+                    && through_of(self.schema, helper) == Some(&table.name)
+                {
+                    return Truth::No;
+                }
                 match self.helper_member_role(helper) {
                     Some(MemberRole::Any | MemberRole::Role(_)) => Truth::Yes,
                     _ => Truth::Maybe("the member's role passes the role filter".into()),
@@ -423,7 +465,11 @@ pub fn shape_outcome(
             })
         }
         Shape::Upsert => {
-            let ins = decided(a.outcome(table, actor, Command::Insert))?;
+            let existing = Access {
+                existing: true,
+                ..Access::unindexed(schema)
+            };
+            let ins = decided(existing.outcome(table, actor, Command::Insert))?;
             let upd = decided(a.outcome(table, actor, Command::Update))?;
             Some(
                 if matches!(ins, Outcome::Allowed(_))
@@ -472,7 +518,7 @@ pub fn moved_outcome(
     column: &str,
 ) -> Option<Outcome> {
     let access = Access::unindexed(schema);
-    let base = access.outcome(table, actor, cmd);
+    let base = access.own_outcome(table, actor, cmd);
     let cols = match &base {
         Outcome::Allowed(c) | Outcome::Conditional(_, c) => c.clone(),
         // Not allowed on the owner's own row: a move is no different.
@@ -574,6 +620,14 @@ fn mentions(text: &str, column: &str) -> bool {
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     text.match_indices(column)
         .any(|(i, m)| (i == 0 || !word(b[i - 1])) && b.get(i + m.len()).is_none_or(|c| !word(*c)))
+}
+
+/// The membership table of member helper `helper`.
+fn through_of<'s>(schema: &'s Schema, helper: &str) -> Option<&'s String> {
+    schema.helpers.iter().find_map(|h| match h {
+        Helper::MemberKeys { name, through, .. } if name == helper => Some(through),
+        _ => None,
+    })
 }
 
 /// Which fixture user a `uuid` column of the owner's row holds.
@@ -745,6 +799,9 @@ mod tests {
                 if actor != Actor::Member {
                     return Truth::No;
                 }
+                if cmd == Command::Insert && through_of(schema, helper) == Some(&table.name) {
+                    return Truth::No;
+                }
                 let through = schema.helpers.iter().find_map(|h| match h {
                     Helper::MemberKeys { name, through, .. } if name == helper => {
                         Some(through.clone())
@@ -869,13 +926,13 @@ mod tests {
                 for cmd in Command::ALL {
                     let expected = naive_outcome(&schema, t, actor, cmd);
                     assert_eq!(
-                        access.outcome(t, actor, cmd),
+                        access.own_outcome(t, actor, cmd),
                         expected,
                         "{} {} {cmd:?}",
                         t.name,
                         actor.name()
                     );
-                    assert_eq!(outcome(&schema, t, actor, cmd), expected);
+                    assert_eq!(own_outcome(&schema, t, actor, cmd), expected);
                     if let Outcome::Conditional(why, _) = &expected {
                         cut += usize::from(why.contains("the parent row is visible"));
                         member += usize::from(why.contains("role filter"));
