@@ -29,7 +29,7 @@ create table "public"."api_keys" (
   constraint "api_keys_pkey" primary key ("id"),
   constraint "api_keys_key_hash_key" unique ("key_hash"),
   constraint "api_keys_user_id_fkey" foreign key ("user_id") references "auth"."users" ("id") on delete cascade,
-  constraint "api_keys_name_check" check (char_length(name) BETWEEN 1 AND 100)
+  constraint "api_keys_name_check" check (char_length(name) between 1 and 100)
 );
 
 comment on table "public"."api_keys" is 'API keys; only a SHA-256 hash of each key is stored, created by create_api_key().';
@@ -67,7 +67,7 @@ create table "public"."conversations" (
   "updated_at" timestamptz not null default now(),
   constraint "conversations_pkey" primary key ("id"),
   constraint "conversations_user_id_fkey" foreign key ("user_id") references "auth"."users" ("id") on delete cascade,
-  constraint "conversations_title_check" check (char_length(title) BETWEEN 1 AND 200)
+  constraint "conversations_title_check" check (char_length(title) between 1 and 200)
 );
 
 create index "conversations_user_id_updated_at_idx" on "public"."conversations" using btree ("user_id", "updated_at" desc);
@@ -102,7 +102,7 @@ create table "public"."documents" (
   "updated_at" timestamptz not null default now(),
   constraint "documents_pkey" primary key ("id"),
   constraint "documents_user_id_fkey" foreign key ("user_id") references "auth"."users" ("id") on delete cascade,
-  constraint "documents_title_check" check (char_length(title) BETWEEN 1 AND 300),
+  constraint "documents_title_check" check (char_length(title) between 1 and 300),
   constraint "documents_file_size_check" check (file_size >= 0)
 );
 
@@ -115,7 +115,7 @@ create table "public"."document_chunks" (
   "chunk_index" integer not null,
   "content" text not null,
   "embedding" "extensions".vector(384),
-  "metadata" jsonb not null default '{}'::JSONB,
+  "metadata" jsonb not null default '{}'::jsonb,
   "created_at" timestamptz not null default now(),
   constraint "document_chunks_pkey" primary key ("id"),
   constraint "document_chunks_document_id_chunk_index_key" unique ("document_id", "chunk_index"),
@@ -143,7 +143,7 @@ create table "public"."messages" (
   "sender_id" uuid default auth.uid(),
   "role" "public"."message_role" not null default 'user',
   "content" text not null,
-  "metadata" jsonb not null default '{}'::JSONB,
+  "metadata" jsonb not null default '{}'::jsonb,
   "tokens_used" integer,
   "created_at" timestamptz not null default now(),
   constraint "messages_pkey" primary key ("id"),
@@ -168,20 +168,20 @@ create table "public"."profiles" (
   constraint "profiles_pkey" primary key ("id"),
   constraint "profiles_username_key" unique ("username"),
   constraint "profiles_id_fkey" foreign key ("id") references "auth"."users" ("id") on delete cascade,
-  constraint "profiles_username_check" check (char_length(username) BETWEEN 3 AND 40)
+  constraint "profiles_username_check" check (char_length(username) between 3 and 40)
 );
 
 comment on table "public"."profiles" is 'One row per user, created by the signup trigger on auth.users.';
 
 create table "public"."user_settings" (
   "user_id" uuid not null,
-  "notification_preferences" jsonb not null default '{}'::JSONB,
+  "notification_preferences" jsonb not null default '{}'::jsonb,
   "theme" text not null default 'light',
   "created_at" timestamptz not null default now(),
   "updated_at" timestamptz not null default now(),
   constraint "user_settings_pkey" primary key ("user_id"),
   constraint "user_settings_user_id_fkey" foreign key ("user_id") references "auth"."users" ("id") on delete cascade,
-  constraint "user_settings_theme_check" check (theme IN ('light', 'dark', 'system'))
+  constraint "user_settings_theme_check" check (theme in ('light', 'dark', 'system'))
 );
 
 comment on table "public"."user_settings" is 'Per-user preferences, created by the signup trigger.';
@@ -337,7 +337,7 @@ revoke all on function "private"."shared_document_ids"() from public, "anon", "a
 grant execute on function "private"."shared_document_ids"() to "authenticated", "service_role";
 
 -- Creates an API key for the current user; returns the key once, stores only its SHA-256.
-create function "public"."create_api_key"("name" text, "expires_at" timestamptz default NULL)
+create function "public"."create_api_key"("name" text, "expires_at" timestamptz default null)
 returns text
 language plpgsql
 volatile
@@ -365,7 +365,7 @@ revoke all on function "public"."create_api_key"(text, timestamptz) from public,
 grant execute on function "public"."create_api_key"(text, timestamptz) to "authenticated", "service_role";
 
 -- Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies).
-create function "public"."match_document_chunks"("query_embedding" "extensions".vector(384), "match_count" integer default 10, "filter_document_ids" uuid[] default NULL)
+create function "public"."match_document_chunks"("query_embedding" "extensions".vector(384), "match_count" integer default 10, "filter_document_ids" uuid[] default null)
 returns table ("id" uuid, "document_id" uuid, "chunk_index" integer, "content" text, "similarity" double precision)
 language sql
 stable
@@ -520,7 +520,7 @@ grant select, insert, update, delete on table "public"."documents" to "service_r
 
 -- owners have full access; members of a linked conversation read; admins read
 create policy "documents_select_authenticated" on "public"."documents" as permissive for select to "authenticated"
-  using (("user_id" = any (array(select "private"."owner_ids_with_role"('admin')))) or (id = ANY(array(SELECT private.shared_document_ids()))));
+  using (("user_id" = any (array(select "private"."owner_ids_with_role"('admin')))) or (id = any (array (select private.shared_document_ids()))));
 
 -- owners have full access
 create policy "documents_insert_authenticated" on "public"."documents" as permissive for insert to "authenticated"
@@ -574,11 +574,11 @@ create policy "document_conversation_links_select_authenticated" on "public"."do
 
 -- users link documents and conversations they both own
 create policy "document_conversation_links_insert_authenticated" on "public"."document_conversation_links" as permissive for insert to "authenticated"
-  with check (("document_id" = any (array(select "id" from "public"."documents" where "user_id" = (select auth.uid())))) and (conversation_id IN (SELECT c.id FROM "public"."conversations" c WHERE c.user_id = (SELECT auth.uid()))));
+  with check (("document_id" = any (array(select "id" from "public"."documents" where "user_id" = (select auth.uid())))) and (conversation_id in (select c.id from "public"."conversations" c where c.user_id = (select auth.uid()))));
 
 -- users link documents and conversations they both own
 create policy "document_conversation_links_delete_authenticated" on "public"."document_conversation_links" as permissive for delete to "authenticated"
-  using (("document_id" = any (array(select "id" from "public"."documents" where "user_id" = (select auth.uid())))) and (conversation_id IN (SELECT c.id FROM "public"."conversations" c WHERE c.user_id = (SELECT auth.uid()))));
+  using (("document_id" = any (array(select "id" from "public"."documents" where "user_id" = (select auth.uid())))) and (conversation_id in (select c.id from "public"."conversations" c where c.user_id = (select auth.uid()))));
 
 alter table "public"."messages" enable row level security;
 

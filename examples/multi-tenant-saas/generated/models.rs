@@ -277,7 +277,7 @@ pub struct AuditLog {
     pub actor_id: Option<uuid::Uuid>,
     /// `action` `text`.
     pub action: String,
-    /// `detail` `jsonb`, default `'{}'::JSONB`.
+    /// `detail` `jsonb`, default `'{}'::jsonb`.
     pub detail: serde_json::Value,
     /// `at` `timestamptz`, default `now()`.
     pub at: chrono::DateTime<chrono::Utc>,
@@ -332,7 +332,7 @@ pub struct NewAuditLog {
     pub actor_id: Option<uuid::Uuid>,
     /// `action` `text`.
     pub action: String,
-    /// `detail` `jsonb`, default `'{}'::JSONB`.
+    /// `detail` `jsonb`, default `'{}'::jsonb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
     /// `at` `timestamptz`, default `now()`.
@@ -376,7 +376,7 @@ pub struct AuditLogUpdate {
     /// `action` `text`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
-    /// `detail` `jsonb`, default `'{}'::JSONB`.
+    /// `detail` `jsonb`, default `'{}'::jsonb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<serde_json::Value>,
     /// `at` `timestamptz`, default `now()`.

@@ -18,7 +18,7 @@ create table "public"."organizations" (
   "updated_at" timestamptz not null default now(),
   constraint "organizations_pkey" primary key ("id"),
   constraint "organizations_created_by_fkey" foreign key ("created_by") references "auth"."users" ("id") on delete set null,
-  constraint "organizations_name_check" check (char_length(name) BETWEEN 1 AND 100)
+  constraint "organizations_name_check" check (char_length(name) between 1 and 100)
 );
 
 comment on table "public"."organizations" is 'A tenant. Created through create_organization(), which also makes the caller its owner; it outlives its creator.';
@@ -31,7 +31,7 @@ create table "public"."audit_log" (
   "org_id" uuid not null,
   "actor_id" uuid,
   "action" text not null,
-  "detail" jsonb not null default '{}'::JSONB,
+  "detail" jsonb not null default '{}'::jsonb,
   "at" timestamptz not null default now(),
   constraint "audit_log_pkey" primary key ("id"),
   constraint "audit_log_org_id_fkey" foreign key ("org_id") references "public"."organizations" ("id") on delete cascade,
@@ -56,7 +56,7 @@ create table "public"."invitations" (
   constraint "invitations_org_id_email_key" unique ("org_id", "email"),
   constraint "invitations_org_id_fkey" foreign key ("org_id") references "public"."organizations" ("id") on delete cascade,
   constraint "invitations_invited_by_fkey" foreign key ("invited_by") references "auth"."users" ("id") on delete set null,
-  constraint "invitations_email_check" check (POSITION('@' IN email) > 1)
+  constraint "invitations_email_check" check (position('@' in email) > 1)
 );
 
 comment on table "public"."invitations" is 'An invitation to join an organisation, accepted with accept_invitation().';
@@ -92,7 +92,7 @@ create table "public"."projects" (
   constraint "projects_pkey" primary key ("id"),
   constraint "projects_org_id_fkey" foreign key ("org_id") references "public"."organizations" ("id") on delete cascade,
   constraint "projects_created_by_fkey" foreign key ("created_by") references "auth"."users" ("id") on delete set null,
-  constraint "projects_name_check" check (char_length(name) BETWEEN 1 AND 200)
+  constraint "projects_name_check" check (char_length(name) between 1 and 200)
 );
 
 -- added by schemac: foreign key column
@@ -114,7 +114,7 @@ create table "public"."tasks" (
   constraint "tasks_project_id_fkey" foreign key ("project_id") references "public"."projects" ("id") on delete cascade,
   constraint "tasks_assignee_id_fkey" foreign key ("assignee_id") references "auth"."users" ("id") on delete set null,
   constraint "tasks_created_by_fkey" foreign key ("created_by") references "auth"."users" ("id") on delete set null,
-  constraint "tasks_title_check" check (char_length(title) BETWEEN 1 AND 300)
+  constraint "tasks_title_check" check (char_length(title) between 1 and 300)
 );
 
 -- added by schemac: foreign key column
@@ -134,7 +134,7 @@ create table "public"."comments" (
   constraint "comments_pkey" primary key ("id"),
   constraint "comments_task_id_fkey" foreign key ("task_id") references "public"."tasks" ("id") on delete cascade,
   constraint "comments_author_id_fkey" foreign key ("author_id") references "auth"."users" ("id") on delete set null,
-  constraint "comments_body_check" check (char_length(body) BETWEEN 1 AND 10000)
+  constraint "comments_body_check" check (char_length(body) between 1 and 10000)
 );
 
 -- added by schemac: foreign key column
@@ -150,7 +150,7 @@ returns setof uuid
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select "org_id"
   from "public"."memberships"
@@ -168,7 +168,7 @@ returns setof uuid
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
   select "org_id"
   from "public"."memberships"
@@ -183,7 +183,7 @@ grant execute on function "private"."memberships_org_ids_admin_owner"() to "auth
 create function "private"."set_updated_at"()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   new.updated_at := now();
@@ -199,7 +199,7 @@ returns uuid
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   new_id uuid;
@@ -225,7 +225,7 @@ returns uuid
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   inv public.invitations;
@@ -254,7 +254,7 @@ returns trigger
 language plpgsql
 volatile
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   insert into public.audit_log (org_id, actor_id, action, detail)
@@ -310,6 +310,12 @@ grant select on table "public"."audit_log" to "authenticated";
 
 grant select, insert, update, delete on table "public"."audit_log" to "service_role";
 
+do $$
+begin
+  execute format('revoke all on sequence %s from "anon", "authenticated", "service_role"', pg_catalog.pg_get_serial_sequence('"public"."audit_log"', 'id'));
+end
+$$;
+
 -- org admins read the log
 create policy "audit_log_select_authenticated" on "public"."audit_log" as permissive for select to "authenticated"
   using ("org_id" = any (array(select "private"."memberships_org_ids_admin_owner"())));
@@ -326,7 +332,7 @@ grant select, insert, update, delete on table "public"."invitations" to "service
 
 -- org admins manage invitations; invitees see their invitations
 create policy "invitations_select_authenticated" on "public"."invitations" as permissive for select to "authenticated"
-  using (("org_id" = any (array(select "private"."memberships_org_ids_admin_owner"()))) or (email = (SELECT (SELECT auth.jwt()) ->> 'email')));
+  using (("org_id" = any (array(select "private"."memberships_org_ids_admin_owner"()))) or (email = (select (select auth.jwt()) ->> 'email')));
 
 -- org admins manage invitations
 create policy "invitations_insert_authenticated" on "public"."invitations" as permissive for insert to "authenticated"
