@@ -661,7 +661,21 @@ impl<'a> Harness<'a> {
                         &actual,
                     );
                     if unmask {
-                        self.unmasked(pg, table, who, cmd, sql, policy, own_kind)?;
+                        self.unmasked(
+                            pg,
+                            table,
+                            Probe {
+                                group: "unmasked",
+                                table: table.name.clone(),
+                                actor: who,
+                                op: format!("{} with every row readable", cmd.sql()),
+                                expected: own_kind,
+                                policy,
+                                sql,
+                                setup: None,
+                                privilege: false,
+                            },
+                        )?;
                     }
                     if who != Who::ServiceRole
                         && access::grant(table, who.db_role(), cmd).is_none()
@@ -686,32 +700,16 @@ impl<'a> Harness<'a> {
         &mut self,
         pg: &mut impl GenericClient,
         table: &Table,
-        who: Who,
-        cmd: Command,
-        sql: String,
-        policy: Option<String>,
-        expected: String,
+        mut probe: Probe,
     ) -> Result<(), PgError> {
-        let open = open_select(table, who.db_role());
+        let open = open_select(table, probe.actor.db_role());
         let mut tx = pg.transaction()?;
         tx.batch_execute(&open)?;
-        become_(&mut tx, Some(&self.session(who)))?;
-        let actual = run_sql(&mut tx, &sql);
+        become_(&mut tx, Some(&self.session(probe.actor)))?;
+        let actual = run_sql(&mut tx, &probe.sql);
         tx.rollback()?;
-        self.record(
-            Probe {
-                group: "unmasked",
-                table: table.name.clone(),
-                actor: who,
-                op: format!("{} with every row readable", cmd.sql()),
-                expected,
-                policy,
-                sql,
-                setup: Some(open),
-                privilege: false,
-            },
-            &actual,
-        );
+        probe.setup = Some(open);
+        self.record(probe, &actual);
         Ok(())
     }
 
