@@ -280,6 +280,61 @@ impl<'a> Access<'a> {
         }
     }
 
+    /// Can `actor` read the row it just inserted (the owner's row as `actor` writes it)?
+    /// `None` where custom SQL or a parent chain through defaulted columns decides.
+    fn inserted_row_readable(&self, table: &'a Table, actor: Actor) -> Option<bool> {
+        let sel = grant(table, actor.db_role(), Command::Select)?;
+        if sel.columns.as_ref().is_some_and(|c| c.is_empty()) {
+            return Some(false);
+        }
+        if actor == Actor::ServiceRole || !table.rls {
+            return Some(true);
+        }
+        let role = actor.db_role();
+        let writes = |c: &str| may_write(table, role, Command::Insert, c);
+        let mut undecided = false;
+        for r in table
+            .rules
+            .iter()
+            .filter(|r| r.command == Command::Select && r.role == role)
+        {
+            let mut verdict = Some(true);
+            for c in &r.conditions {
+                let t = match c {
+                    Condition::Owner { column } if !writes(column) => {
+                        column_default_is_uid(table, column).then_some(true)
+                    }
+                    Condition::Member { column, .. } if !writes(column) => Some(false),
+                    Condition::Parent { column, .. } if !writes(column) => None,
+                    Condition::Custom { .. } => None,
+                    _ => match self.condition(table, c, actor, Command::Select, 0) {
+                        Truth::Yes => Some(true),
+                        Truth::No => Some(false),
+                        Truth::Maybe(_) => None,
+                    },
+                };
+                match t {
+                    Some(false) => {
+                        verdict = Some(false);
+                        break;
+                    }
+                    None => verdict = None,
+                    Some(true) => {}
+                }
+            }
+            match verdict {
+                Some(true) => return Some(true),
+                None => undecided = true,
+                Some(false) => {}
+            }
+        }
+        if undecided {
+            None
+        } else {
+            Some(false)
+        }
+    }
+
     /// `column_user(schema, table, column)`.
     pub fn column_user(&self, table: &str, column: &str) -> Actor {
         match &self.index {
@@ -457,6 +512,13 @@ pub fn shape_outcome(
     match shape {
         Shape::Returning => {
             let base = decided(a.outcome(table, actor, cmd))?;
+            // The inserted row is the actor's own write: columns they may not insert took their
+            // defaults (a fresh key, `auth.uid()` as owner), so its readability is its own.
+            let readable = if cmd == Command::Insert {
+                a.inserted_row_readable(table, actor)?
+            } else {
+                readable
+            };
             Some(match (cmd, base) {
                 (_, Outcome::Allowed(_)) if readable => ShapeOutcome::Allowed,
                 (Command::Insert | Command::Update, Outcome::Allowed(_)) => {
