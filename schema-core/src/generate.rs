@@ -269,6 +269,12 @@ pub fn plan(
         path: "models.rs".into(),
         contents: emit::rust::models(schema, &opts.emit),
     });
+    if let Some(path) = &opts.emit.types_path {
+        files.push(OutFile {
+            path: path.clone(),
+            contents: emit::typescript::database_types(schema, &opts.emit),
+        });
+    }
     files.push(OutFile {
         path: "seed.sql".into(),
         contents: emit::seed::seed(schema, &opts.emit),
