@@ -33,7 +33,7 @@ enum Action {
 /// Every migration in `dir/migrations`, generated and hand-written (see
 /// `schema_pg::migrate::load_dir`); skipped files are reported on stderr.
 pub fn load(dir: &Path) -> anyhow::Result<Vec<MigrationFile>> {
-    let (files, warnings) = migrate::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (files, warnings) = migrate::load_dir_reporting(dir).map_err(|e| anyhow::anyhow!("{e}"))?;
     for w in warnings {
         eprintln!("warning: {w}");
     }

@@ -23,6 +23,12 @@ pub struct MigrationFile {
     pub down: String,
 }
 
+/// Every migration of `dir` (the output directory of `schemac generate`), in version order;
+/// see `load_dir_reporting` (its warnings about skipped files are dropped here).
+pub fn load_dir(dir: &Path) -> Result<Vec<MigrationFile>, PgError> {
+    load_dir_reporting(dir).map(|(files, _)| files)
+}
+
 /// Statements of a generated file (blocks separated by blank lines), without comment-only blocks;
 /// stored in `schema_migrations.statements` like the Supabase CLI does.
 pub fn statements(sql: &str) -> Vec<String> {
@@ -135,7 +141,7 @@ fn has_code(s: &str) -> bool {
 /// Supabase CLI), with its down script from `dir/down` when there is one. Generated migrations
 /// recorded in the lock are checked against their checksums; hand-written ones (recorded by
 /// `schemac migration new`, or not recorded at all) are applied as they are.
-pub fn load_dir(dir: &Path) -> Result<(Vec<MigrationFile>, Vec<String>), PgError> {
+pub fn load_dir_reporting(dir: &Path) -> Result<(Vec<MigrationFile>, Vec<String>), PgError> {
     let mut warnings = Vec::new();
     let lock_path = dir.join(LOCK_FILE);
     let lock = match std::fs::read_to_string(&lock_path) {

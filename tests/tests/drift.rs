@@ -260,7 +260,7 @@ fn the_repair_script_fixes_the_database_and_keeps_the_chain_replayable() {
     tx.commit().expect("commit");
     assert!(drift(&mut c, &schema).expect("drift").is_empty());
     // The chain is unchanged and replays on a fresh database.
-    let (chain, _) = migrate::load_dir(gen).expect("load");
+    let (chain, _) = migrate::load_dir_reporting(gen).expect("load");
     assert_eq!(chain.len(), 1, "the repair is not a migration");
     let fresh = TestDatabase::create(shared(), "drift_replay").expect("database");
     install_supabase_platform(

@@ -123,7 +123,7 @@ fn supabase_db_push_and_schemac_migrate_agree() {
     // The Supabase CLI's layout: <workdir>/supabase/migrations/*.sql (it has no down scripts).
     let work = tmp.path().join("work");
     std::fs::create_dir_all(work.join("supabase/migrations")).expect("mkdir");
-    let (files, _) = migrate::load_dir(&gen).expect("load");
+    let (files, _) = migrate::load_dir_reporting(&gen).expect("load");
     assert_eq!(files.len(), 3);
     assert!(migrate::is_no_transaction(&files[2].up));
     for m in &files {

@@ -674,7 +674,7 @@ fn every_sql_file_in_the_folder_is_applied_in_version_order() {
         "comment on column public.messages.metadata is 'model parameters';\n",
     )
     .expect("write");
-    let (files, warnings) = migrate::load_dir(dir).expect("load");
+    let (files, warnings) = migrate::load_dir_reporting(dir).expect("load");
     assert!(warnings.is_empty(), "{warnings:?}");
     let versions: Vec<&str> = files.iter().map(|m| m.version.as_str()).collect();
     assert_eq!(
@@ -724,7 +724,7 @@ fn every_sql_file_in_the_folder_is_applied_in_version_order() {
         ),
     )
     .expect("write");
-    let (files, _) = migrate::load_dir(dir).expect("load");
+    let (files, _) = migrate::load_dir_reporting(dir).expect("load");
     let err = migrate::up(&mut c, &files, None).expect_err("duplicates fail the build");
     assert!(err.to_string().contains("invalid index"), "{err}");
     assert_eq!(
@@ -734,7 +734,7 @@ fn every_sql_file_in_the_folder_is_applied_in_version_order() {
     assert_eq!(migrate::applied(&mut c).expect("applied").len(), 6);
     std::fs::remove_file(dir.join("migrations/20260106000000_one_row.sql")).expect("rm");
     // Without a down script, the dropped-in migration is not reverted...
-    let (files, _) = migrate::load_dir(dir).expect("load");
+    let (files, _) = migrate::load_dir_reporting(dir).expect("load");
     let err = migrate::down(&mut c, &files, 1).expect_err("no down script");
     assert!(err.to_string().contains("no down statements"), "{err}");
     // ...with one, everything reverts in reverse order, outside a transaction where marked.
@@ -743,7 +743,7 @@ fn every_sql_file_in_the_folder_is_applied_in_version_order() {
         "comment on column public.messages.metadata is null;\n",
     )
     .expect("write");
-    let (files, _) = migrate::load_dir(dir).expect("load");
+    let (files, _) = migrate::load_dir_reporting(dir).expect("load");
     let reverted = migrate::down(&mut c, &files, 5).expect("down");
     assert_eq!(reverted.len(), 5);
     assert_eq!(catalog_with(&mut c, true), after_init);
