@@ -241,23 +241,47 @@ revoke all on function "private"."has_role"("public"."app_role") from public, "a
 
 grant execute on function "private"."has_role"("public"."app_role") to "authenticated", "service_role";
 
--- The current user's id, plus every user's id when the current user has the given role: lets
--- "owner or admin" policies use one indexable `owner = any (...)` condition instead of an OR.
-create function "private"."owner_ids_with_role"("role" "public"."app_role")
-returns setof uuid
+-- The highest owner id the current user reads as an owner: their own id, or the largest uuid when they
+-- have the given role. "Owner or admin" policies compare the owner column with both bounds: one
+-- index range condition whose cost does not grow with the number of users.
+create function "private"."owner_max_with_role"("role" "public"."app_role")
+returns uuid
 language sql
 stable
 security definer
 set search_path = ''
 as $$
-  select (select auth.uid())
-  union all
-  select u."id" from "auth"."users" u where (select "private"."has_role"($1))
+  select case
+    when exists (select 1 from "public"."profiles" where "id" = (select auth.uid()) and "role" = $1)
+      then 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
+    else (select auth.uid())
+  end
 $$;
 
-revoke all on function "private"."owner_ids_with_role"("public"."app_role") from public, "anon", "authenticated", "service_role";
+revoke all on function "private"."owner_max_with_role"("public"."app_role") from public, "anon", "authenticated", "service_role";
 
-grant execute on function "private"."owner_ids_with_role"("public"."app_role") to "authenticated", "service_role";
+grant execute on function "private"."owner_max_with_role"("public"."app_role") to "authenticated", "service_role";
+
+-- The lowest owner id the current user reads as an owner: their own id, or the smallest uuid when they
+-- have the given role. "Owner or admin" policies compare the owner column with both bounds: one
+-- index range condition whose cost does not grow with the number of users.
+create function "private"."owner_min_with_role"("role" "public"."app_role")
+returns uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select case
+    when exists (select 1 from "public"."profiles" where "id" = (select auth.uid()) and "role" = $1)
+      then '00000000-0000-0000-0000-000000000000'::uuid
+    else (select auth.uid())
+  end
+$$;
+
+revoke all on function "private"."owner_min_with_role"("public"."app_role") from public, "anon", "authenticated", "service_role";
+
+grant execute on function "private"."owner_min_with_role"("public"."app_role") to "authenticated", "service_role";
 
 -- Keeps `updated_at` current on every update (shared by all tables with `timestamps: true`).
 create function "private"."set_updated_at"()
@@ -452,7 +476,7 @@ grant select, insert, update, delete on table "public"."api_usage" to "service_r
 
 -- users read their own usage; admins read all usage
 create policy "api_usage_select_authenticated" on "public"."api_usage" as permissive for select to "authenticated"
-  using ("user_id" = any (array(select "private"."owner_ids_with_role"('admin'))));
+  using ("user_id" >= (select "private"."owner_min_with_role"('admin')) and "user_id" <= (select "private"."owner_max_with_role"('admin')));
 
 alter table "public"."conversations" enable row level security;
 
@@ -466,7 +490,7 @@ grant select, insert, update, delete on table "public"."conversations" to "servi
 
 -- owners have full access; members read; admins read
 create policy "conversations_select_authenticated" on "public"."conversations" as permissive for select to "authenticated"
-  using (("user_id" = any (array(select "private"."owner_ids_with_role"('admin')))) or ("id" = any (array(select "private"."conversation_members_conversation_ids"()))));
+  using (("user_id" >= (select "private"."owner_min_with_role"('admin')) and "user_id" <= (select "private"."owner_max_with_role"('admin'))) or ("id" = any (array(select "private"."conversation_members_conversation_ids"()))));
 
 -- owners have full access
 create policy "conversations_insert_authenticated" on "public"."conversations" as permissive for insert to "authenticated"
@@ -520,7 +544,7 @@ grant select, insert, update, delete on table "public"."documents" to "service_r
 
 -- owners have full access; members of a linked conversation read; admins read
 create policy "documents_select_authenticated" on "public"."documents" as permissive for select to "authenticated"
-  using (("user_id" = any (array(select "private"."owner_ids_with_role"('admin')))) or (id = ANY(array(SELECT private.shared_document_ids()))));
+  using (("user_id" >= (select "private"."owner_min_with_role"('admin')) and "user_id" <= (select "private"."owner_max_with_role"('admin'))) or (id = ANY(array(SELECT private.shared_document_ids()))));
 
 -- owners have full access
 create policy "documents_insert_authenticated" on "public"."documents" as permissive for insert to "authenticated"
@@ -610,7 +634,7 @@ grant select, insert, update, delete on table "public"."profiles" to "service_ro
 
 -- users read their own profile; admins read all profiles
 create policy "profiles_select_authenticated" on "public"."profiles" as permissive for select to "authenticated"
-  using ("id" = any (array(select "private"."owner_ids_with_role"('admin'))));
+  using ("id" >= (select "private"."owner_min_with_role"('admin')) and "id" <= (select "private"."owner_max_with_role"('admin')));
 
 -- users edit their own profile
 create policy "profiles_update_authenticated" on "public"."profiles" as permissive for update to "authenticated"
