@@ -388,23 +388,68 @@ revoke all on function "public"."create_api_key"(text, timestamptz) from public,
 
 grant execute on function "public"."create_api_key"(text, timestamptz) to "authenticated", "service_role";
 
--- Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies).
+-- Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies). Returns least(match_count, readable chunks) rows: the hnsw index with iterative scan when the caller can read at least 1,000 chunks, an exact search over the readable chunks otherwise.
 create function "public"."match_document_chunks"("query_embedding" "extensions".vector(384), "match_count" integer default 10, "filter_document_ids" uuid[] default NULL)
 returns table ("id" uuid, "document_id" uuid, "chunk_index" integer, "content" text, "similarity" double precision)
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-select c.id, c.document_id, c.chunk_index, c.content,
-       1 - (c.embedding operator(extensions.<=>) query_embedding) as similarity
-from public.document_chunks c
-where c.embedding is not null
-  and (filter_document_ids is null or c.document_id = any (filter_document_ids))
-order by c.embedding operator(extensions.<=>) query_embedding
-limit least(greatest(match_count, 1), 200)
+declare
+  k int := least(greatest(coalesce(match_count, 10), 1), 200);
+  readable int;
+  ids uuid[];
+  saved_sort text := current_setting('enable_sort');
+begin
+  -- The chunks the caller may read, counted up to 1,000 (through the policy's index path).
+  select count(*) into readable from (
+    select 1 from public.document_chunks c
+    where c.embedding is not null
+      and (filter_document_ids is null or c.document_id = any (filter_document_ids))
+    limit 1000) r;
+  if readable >= 1000 then
+    -- Many: walk the hnsw index. The iterative scan reads on until k rows pass the policy (pgvector
+    -- 0.8); ef_search sets the candidate list (recall); enable_sort off makes the planner take the
+    -- index order instead of sorting every readable row. Settings are local to the transaction.
+    perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
+    perform set_config('hnsw.ef_search', greatest(100, 2 * k)::text, true);
+    perform set_config('enable_sort', 'off', true);
+    select array_agg(h.id order by h.distance) into ids from (
+      select c.id, c.embedding operator(extensions.<=>) query_embedding as distance
+      from public.document_chunks c
+      where c.embedding is not null
+        and (filter_document_ids is null or c.document_id = any (filter_document_ids))
+      order by c.embedding operator(extensions.<=>) query_embedding
+      limit k) h;
+    perform set_config('enable_sort', saved_sort, true);
+    -- The scan stops early (hnsw.max_scan_tuples) when the readable chunks are rare among all
+    -- chunks; the exact search below answers then.
+    if coalesce(cardinality(ids), 0) >= k then
+      return query
+        select c.id, c.document_id, c.chunk_index, c.content,
+               1 - (c.embedding operator(extensions.<=>) query_embedding)
+        from unnest(ids) with ordinality u(chunk_id, n)
+        join public.document_chunks c on c.id = u.chunk_id
+        order by u.n;
+      return;
+    end if;
+  end if;
+  -- Few: exact search over the readable chunks (materialized, so the hnsw index is not used).
+  return query
+    with v as materialized (
+      select c.id, c.document_id, c.chunk_index, c.content, c.embedding
+      from public.document_chunks c
+      where c.embedding is not null
+        and (filter_document_ids is null or c.document_id = any (filter_document_ids)))
+    select v.id, v.document_id, v.chunk_index, v.content,
+           1 - (v.embedding operator(extensions.<=>) query_embedding)
+    from v
+    order by v.embedding operator(extensions.<=>) query_embedding
+    limit k;
+end
 $$;
 
-comment on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) is 'Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies).';
+comment on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) is 'Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies). Returns least(match_count, readable chunks) rows: the hnsw index with iterative scan when the caller can read at least 1,000 chunks, an exact search over the readable chunks otherwise.';
 
 revoke all on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) from public, "anon", "authenticated", "service_role";
 
