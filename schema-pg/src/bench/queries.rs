@@ -619,8 +619,10 @@ pub fn resolve(
                         email: user_email(owner_n),
                         actor: label,
                         actor_sql: format!("select {cols} from {tq} order by {order} limit 10"),
+                        // Exact on the service side (`+ 0` keeps the vector index from serving the
+                        // order; its approximate answer could differ): the rows to compare with.
                         service_sql: format!(
-                            "select {cols} from {tq} where {} order by {order} limit 10",
+                            "select {cols} from {tq} where {} order by ({order}) + 0 limit 10",
                             with_filter(owner, None)
                         ),
                         uses_membership,
