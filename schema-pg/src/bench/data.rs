@@ -147,6 +147,14 @@ pub fn user_email(u: u64) -> String {
     format!("user{u}@bench.schemac.invalid")
 }
 
+/// Vector rows per cluster (see `column_sql`): a table of n vectors has max(1, n / 20) clusters.
+pub const PER_CLUSTER: u64 = 20;
+
+/// Component `k` (SQL) of the center of cluster `c` (SQL), in [-0.5, 0.5): a cheap hash.
+pub fn cluster_component_sql(c: &str, k: &str) -> String {
+    format!("((sin(({c})::float8 * 12.9898 + ({k})::float8 * 78.233) * 43758.5453) - floor(sin(({c})::float8 * 12.9898 + ({k})::float8 * 78.233) * 43758.5453) - 0.5)")
+}
+
 fn is_auth_users(fk: &ForeignKey) -> bool {
     fk.target.schema == "auth" && fk.target.name == "users"
 }
@@ -539,8 +547,14 @@ impl<'a> DataPlan<'a> {
                 .map(Some);
         }
         if let SqlType::Vector(d) = c.ty {
+            // Clustered, as embeddings are: row i lies near the center of cluster i % clusters
+            // (20 rows per cluster; components uniform in [-0.5, 0.5) from a hash of cluster and
+            // dimension) plus noise of a quarter of that spread. Uniform random vectors have no
+            // near neighbours (every point is about as far as every other): recall means nothing.
+            let clusters = (self.rows(&t.name) / PER_CLUSTER).max(1);
             return Ok(Some(format!(
-                "array(select (random() - 0.5)::real from generate_series(1, {d}) where ({i}) is not null)::{ty}"
+                "array(select ({} + (random() - 0.5) * 0.25)::real from generate_series(1, {d}) as k(k))::{ty}",
+                cluster_component_sql(&format!("(({i}) % {clusters})"), "k.k")
             )));
         }
         let is_role_source = matches!(&self.schema.role_source,
