@@ -2,6 +2,7 @@
 # bench/vector_search.sh: times public.match_document_chunks (k = 10) as the power user, an admin and an ordinary user of a database kept by `schemac bench --keep`, against service_role in the same run, and measures its recall@10 against exact search.
 #
 #   bash bench/vector_search.sh 'postgres://postgres@127.0.0.1:PORT/DB' [RUNS]
+#   ACTORS='power user' bash bench/vector_search.sh URL 5   # some actors only
 #
 # Needs psql on PATH. Per actor and query vector (RUNS vectors, default 11; each timed on its second
 # run in the session, the first warming the plans and caches): the function as the actor
@@ -34,6 +35,7 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] :
 printf '%-10s %9s %9s %9s %9s %6s %6s\n' actor readable "actor ms" "svc ms" ratio recall rows
 for who in power:$POWER admin:$ADMIN user:$ORDINARY; do
     name=${who%%:*} uid=${who#*:}
+    case " ${ACTORS:-power admin user} " in *" $name "*) ;; *) continue ;; esac
     readable=$(psql "$URL" -XAtqc "select count(*) from public.document_chunks c where c.embedding is not null and ($(filter "$uid"))")
     : >/tmp/vs_actor.$$ ; : >/tmp/vs_svc.$$ ; hits=0 total=0 rows=0
     for ((s = 1; s <= RUNS; s++)); do
@@ -49,7 +51,7 @@ rollback;
 begin;
 set local role service_role;
 set local hnsw.iterative_scan = relaxed_order;
-set local hnsw.ef_search = 100;
+set local hnsw.ef_search = 400;
 select count(*) from (select c.id from public.document_chunks c where c.embedding is not null and ($(filter "$uid")) order by c.embedding operator(extensions.<=>) $q limit 10) s \g /dev/null
 select count(*) from (select c.id from public.document_chunks c where c.embedding is not null and ($(filter "$uid")) order by c.embedding operator(extensions.<=>) $q limit 10) s \g /dev/null
 rollback;
@@ -68,6 +70,6 @@ SQL
         [ "$got" -eq "$want" ] || echo "  $name seed $s: $got rows, exact search has $want" >&2
     done
     a=$(median </tmp/vs_actor.$$) v=$(median </tmp/vs_svc.$$)
-    printf '%-10s %9s %9.2f %9.2f %9.2f %6.3f %6s\n' "$name" "$readable" "$a" "$v" "$(echo "$a / $v" | bc -l)" "$(echo "$hits / $total" | bc -l)" "$rows"
+    printf '%-10s %9s %9.2f %9.2f %9.2f %6.3f %6s\n' "$name" "$readable" "$a" "$v" "$(echo "$a / $v" | bc -l)" "$( [ "$total" -gt 0 ] && echo "$hits / $total" | bc -l || echo 1)" "$rows"
 done
 rm -f /tmp/vs_actor.$$ /tmp/vs_svc.$$

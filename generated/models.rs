@@ -1184,7 +1184,7 @@ pub struct DocumentChunks {
     pub content: String,
     /// `embedding` `vector(384)`, nullable.
     pub embedding: Option<pgvector::Vector>,
-    /// `metadata` `jsonb`, default `'{}'::JSONB`.
+    /// `metadata` `jsonb`, default `'{}'::jsonb`.
     pub metadata: serde_json::Value,
     /// `created_at` `timestamptz`, default `now()`.
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -1254,7 +1254,7 @@ pub struct NewDocumentChunks {
     /// `embedding` `vector(384)`, nullable.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding: Option<pgvector::Vector>,
-    /// `metadata` `jsonb`, default `'{}'::JSONB`.
+    /// `metadata` `jsonb`, default `'{}'::jsonb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// `created_at` `timestamptz`, default `now()`.
@@ -1309,7 +1309,7 @@ pub struct DocumentChunksUpdate {
         skip_serializing_if = "Option::is_none"
     )]
     pub embedding: Option<Option<pgvector::Vector>>,
-    /// `metadata` `jsonb`, default `'{}'::JSONB`.
+    /// `metadata` `jsonb`, default `'{}'::jsonb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// `created_at` `timestamptz`, default `now()`.
@@ -1455,7 +1455,7 @@ pub struct Messages {
     pub role: MessageRole,
     /// `content` `text`.
     pub content: String,
-    /// `metadata` `jsonb`, default `'{}'::JSONB`.
+    /// `metadata` `jsonb`, default `'{}'::jsonb`.
     pub metadata: serde_json::Value,
     /// `tokens_used` `integer`, nullable.
     pub tokens_used: Option<i32>,
@@ -1532,7 +1532,7 @@ pub struct NewMessages {
     pub role: Option<MessageRole>,
     /// `content` `text`.
     pub content: String,
-    /// `metadata` `jsonb`, default `'{}'::JSONB`.
+    /// `metadata` `jsonb`, default `'{}'::jsonb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// `tokens_used` `integer`, nullable.
@@ -1594,7 +1594,7 @@ pub struct MessagesUpdate {
     /// `content` `text`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content: Option<String>,
-    /// `metadata` `jsonb`, default `'{}'::JSONB`.
+    /// `metadata` `jsonb`, default `'{}'::jsonb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<serde_json::Value>,
     /// `tokens_used` `integer`, nullable.
@@ -1857,7 +1857,7 @@ impl ProfilesUpdate {
 pub struct UserSettings {
     /// `user_id` `uuid`, primary key.
     pub user_id: uuid::Uuid,
-    /// `notification_preferences` `jsonb`, default `'{}'::JSONB`.
+    /// `notification_preferences` `jsonb`, default `'{}'::jsonb`.
     pub notification_preferences: serde_json::Value,
     /// `theme` `text`, default `'light'`.
     pub theme: String,
@@ -1913,7 +1913,7 @@ impl std::convert::TryFrom<&postgres::Row> for UserSettings {
 pub struct NewUserSettings {
     /// `user_id` `uuid`, primary key.
     pub user_id: uuid::Uuid,
-    /// `notification_preferences` `jsonb`, default `'{}'::JSONB`.
+    /// `notification_preferences` `jsonb`, default `'{}'::jsonb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_preferences: Option<serde_json::Value>,
     /// `theme` `text`, default `'light'`.
@@ -1958,7 +1958,7 @@ impl NewUserSettings {
 /// The changes of an update of `public.user_settings`; `None` leaves a column unchanged.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct UserSettingsUpdate {
-    /// `notification_preferences` `jsonb`, default `'{}'::JSONB`.
+    /// `notification_preferences` `jsonb`, default `'{}'::jsonb`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_preferences: Option<serde_json::Value>,
     /// `theme` `text`, default `'light'`.

@@ -23,10 +23,10 @@ insert into "public"."documents" ("id", "user_id", "title", "content", "status")
 values ('20000000-0000-4000-8000-000000000001'::uuid, '00000000-0000-4000-8000-000000000001'::uuid, 'Launch checklist'::text, '1. Migrations. 2. Policies. 3. Backups.'::text, 'ready'::"public"."document_status");
 
 insert into "public"."document_chunks" ("document_id", "chunk_index", "content", "embedding")
-values ('20000000-0000-4000-8000-000000000001'::uuid, '0'::integer, '1. Migrations.'::text, array_fill(0.05, ARRAY[384])::extensions.vector);
+values ('20000000-0000-4000-8000-000000000001'::uuid, '0'::integer, '1. Migrations.'::text, array_fill(0.05, array [384])::extensions.vector);
 
 insert into "public"."document_chunks" ("document_id", "chunk_index", "content", "embedding")
-values ('20000000-0000-4000-8000-000000000001'::uuid, '1'::integer, '2. Policies. 3. Backups.'::text, array_fill(-0.05, ARRAY[384])::extensions.vector);
+values ('20000000-0000-4000-8000-000000000001'::uuid, '1'::integer, '2. Policies. 3. Backups.'::text, array_fill(- 0.05, array [384])::extensions.vector);
 
 insert into "public"."document_conversation_links" ("document_id", "conversation_id")
 values ('20000000-0000-4000-8000-000000000001'::uuid, '10000000-0000-4000-8000-000000000001'::uuid);

@@ -42,9 +42,7 @@ drop function "public"."handle_new_user"();
 
 drop function "private"."set_updated_at"();
 
-drop function "private"."owner_min_with_role"("public"."app_role");
-
-drop function "private"."owner_max_with_role"("public"."app_role");
+drop function "private"."owner_ids_with_role"("public"."app_role");
 
 drop function "private"."has_role"("public"."app_role");
 

@@ -29,7 +29,7 @@ create table "public"."api_keys" (
   constraint "api_keys_pkey" primary key ("id"),
   constraint "api_keys_key_hash_key" unique ("key_hash"),
   constraint "api_keys_user_id_fkey" foreign key ("user_id") references "auth"."users" ("id") on delete cascade,
-  constraint "api_keys_name_check" check (char_length(name) BETWEEN 1 AND 100)
+  constraint "api_keys_name_check" check (char_length(name) between 1 and 100)
 );
 
 comment on table "public"."api_keys" is 'API keys; only a SHA-256 hash of each key is stored, created by create_api_key().';
@@ -67,7 +67,7 @@ create table "public"."conversations" (
   "updated_at" timestamptz not null default now(),
   constraint "conversations_pkey" primary key ("id"),
   constraint "conversations_user_id_fkey" foreign key ("user_id") references "auth"."users" ("id") on delete cascade,
-  constraint "conversations_title_check" check (char_length(title) BETWEEN 1 AND 200)
+  constraint "conversations_title_check" check (char_length(title) between 1 and 200)
 );
 
 create index "conversations_user_id_updated_at_idx" on "public"."conversations" using btree ("user_id", "updated_at" desc);
@@ -102,7 +102,7 @@ create table "public"."documents" (
   "updated_at" timestamptz not null default now(),
   constraint "documents_pkey" primary key ("id"),
   constraint "documents_user_id_fkey" foreign key ("user_id") references "auth"."users" ("id") on delete cascade,
-  constraint "documents_title_check" check (char_length(title) BETWEEN 1 AND 300),
+  constraint "documents_title_check" check (char_length(title) between 1 and 300),
   constraint "documents_file_size_check" check (file_size >= 0)
 );
 
@@ -115,7 +115,7 @@ create table "public"."document_chunks" (
   "chunk_index" integer not null,
   "content" text not null,
   "embedding" "extensions".vector(384),
-  "metadata" jsonb not null default '{}'::JSONB,
+  "metadata" jsonb not null default '{}'::jsonb,
   "created_at" timestamptz not null default now(),
   constraint "document_chunks_pkey" primary key ("id"),
   constraint "document_chunks_document_id_chunk_index_key" unique ("document_id", "chunk_index"),
@@ -143,7 +143,7 @@ create table "public"."messages" (
   "sender_id" uuid default auth.uid(),
   "role" "public"."message_role" not null default 'user',
   "content" text not null,
-  "metadata" jsonb not null default '{}'::JSONB,
+  "metadata" jsonb not null default '{}'::jsonb,
   "tokens_used" integer,
   "created_at" timestamptz not null default now(),
   constraint "messages_pkey" primary key ("id"),
@@ -168,20 +168,20 @@ create table "public"."profiles" (
   constraint "profiles_pkey" primary key ("id"),
   constraint "profiles_username_key" unique ("username"),
   constraint "profiles_id_fkey" foreign key ("id") references "auth"."users" ("id") on delete cascade,
-  constraint "profiles_username_check" check (char_length(username) BETWEEN 3 AND 40)
+  constraint "profiles_username_check" check (char_length(username) between 3 and 40)
 );
 
 comment on table "public"."profiles" is 'One row per user, created by the signup trigger on auth.users.';
 
 create table "public"."user_settings" (
   "user_id" uuid not null,
-  "notification_preferences" jsonb not null default '{}'::JSONB,
+  "notification_preferences" jsonb not null default '{}'::jsonb,
   "theme" text not null default 'light',
   "created_at" timestamptz not null default now(),
   "updated_at" timestamptz not null default now(),
   constraint "user_settings_pkey" primary key ("user_id"),
   constraint "user_settings_user_id_fkey" foreign key ("user_id") references "auth"."users" ("id") on delete cascade,
-  constraint "user_settings_theme_check" check (theme IN ('light', 'dark', 'system'))
+  constraint "user_settings_theme_check" check (theme in ('light', 'dark', 'system'))
 );
 
 comment on table "public"."user_settings" is 'Per-user preferences, created by the signup trigger.';
@@ -241,47 +241,23 @@ revoke all on function "private"."has_role"("public"."app_role") from public, "a
 
 grant execute on function "private"."has_role"("public"."app_role") to "authenticated", "service_role";
 
--- The highest owner id the current user reads as an owner: their own id, or the largest uuid when they
--- have the given role. "Owner or admin" policies compare the owner column with both bounds: one
--- index range condition whose cost does not grow with the number of users.
-create function "private"."owner_max_with_role"("role" "public"."app_role")
-returns uuid
+-- The current user's id, plus every user's id when the current user has the given role: lets
+-- "owner or admin" policies use one indexable `owner = any (...)` condition instead of an OR.
+create function "private"."owner_ids_with_role"("role" "public"."app_role")
+returns setof uuid
 language sql
 stable
 security definer
 set search_path = ''
 as $$
-  select case
-    when exists (select 1 from "public"."profiles" where "id" = (select auth.uid()) and "role" = $1)
-      then 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
-    else (select auth.uid())
-  end
+  select (select auth.uid())
+  union all
+  select u."id" from "auth"."users" u where (select "private"."has_role"($1))
 $$;
 
-revoke all on function "private"."owner_max_with_role"("public"."app_role") from public, "anon", "authenticated", "service_role";
+revoke all on function "private"."owner_ids_with_role"("public"."app_role") from public, "anon", "authenticated", "service_role";
 
-grant execute on function "private"."owner_max_with_role"("public"."app_role") to "authenticated", "service_role";
-
--- The lowest owner id the current user reads as an owner: their own id, or the smallest uuid when they
--- have the given role. "Owner or admin" policies compare the owner column with both bounds: one
--- index range condition whose cost does not grow with the number of users.
-create function "private"."owner_min_with_role"("role" "public"."app_role")
-returns uuid
-language sql
-stable
-security definer
-set search_path = ''
-as $$
-  select case
-    when exists (select 1 from "public"."profiles" where "id" = (select auth.uid()) and "role" = $1)
-      then '00000000-0000-0000-0000-000000000000'::uuid
-    else (select auth.uid())
-  end
-$$;
-
-revoke all on function "private"."owner_min_with_role"("public"."app_role") from public, "anon", "authenticated", "service_role";
-
-grant execute on function "private"."owner_min_with_role"("public"."app_role") to "authenticated", "service_role";
+grant execute on function "private"."owner_ids_with_role"("public"."app_role") to "authenticated", "service_role";
 
 -- Keeps `updated_at` current on every update (shared by all tables with `timestamps: true`).
 create function "private"."set_updated_at"()
@@ -361,7 +337,7 @@ revoke all on function "private"."shared_document_ids"() from public, "anon", "a
 grant execute on function "private"."shared_document_ids"() to "authenticated", "service_role";
 
 -- Creates an API key for the current user; returns the key once, stores only its SHA-256.
-create function "public"."create_api_key"("name" text, "expires_at" timestamptz default NULL)
+create function "public"."create_api_key"("name" text, "expires_at" timestamptz default null)
 returns text
 language plpgsql
 volatile
@@ -388,68 +364,23 @@ revoke all on function "public"."create_api_key"(text, timestamptz) from public,
 
 grant execute on function "public"."create_api_key"(text, timestamptz) to "authenticated", "service_role";
 
--- Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies). Returns least(match_count, readable chunks) rows: the hnsw index with iterative scan when the caller can read at least 1,000 chunks, an exact search over the readable chunks otherwise.
-create function "public"."match_document_chunks"("query_embedding" "extensions".vector(384), "match_count" integer default 10, "filter_document_ids" uuid[] default NULL)
+-- Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies).
+create function "public"."match_document_chunks"("query_embedding" "extensions".vector(384), "match_count" integer default 10, "filter_document_ids" uuid[] default null)
 returns table ("id" uuid, "document_id" uuid, "chunk_index" integer, "content" text, "similarity" double precision)
-language plpgsql
+language sql
 stable
 set search_path = ''
 as $$
-declare
-  k int := least(greatest(coalesce(match_count, 10), 1), 200);
-  readable int;
-  ids uuid[];
-  saved_sort text := current_setting('enable_sort');
-begin
-  -- The chunks the caller may read, counted up to 1,000 (through the policy's index path).
-  select count(*) into readable from (
-    select 1 from public.document_chunks c
-    where c.embedding is not null
-      and (filter_document_ids is null or c.document_id = any (filter_document_ids))
-    limit 1000) r;
-  if readable >= 1000 then
-    -- Many: walk the hnsw index. The iterative scan reads on until k rows pass the policy (pgvector
-    -- 0.8); ef_search sets the candidate list (recall); enable_sort off makes the planner take the
-    -- index order instead of sorting every readable row. Settings are local to the transaction.
-    perform set_config('hnsw.iterative_scan', 'relaxed_order', true);
-    perform set_config('hnsw.ef_search', greatest(100, 2 * k)::text, true);
-    perform set_config('enable_sort', 'off', true);
-    select array_agg(h.id order by h.distance) into ids from (
-      select c.id, c.embedding operator(extensions.<=>) query_embedding as distance
-      from public.document_chunks c
-      where c.embedding is not null
-        and (filter_document_ids is null or c.document_id = any (filter_document_ids))
-      order by c.embedding operator(extensions.<=>) query_embedding
-      limit k) h;
-    perform set_config('enable_sort', saved_sort, true);
-    -- The scan stops early (hnsw.max_scan_tuples) when the readable chunks are rare among all
-    -- chunks; the exact search below answers then.
-    if coalesce(cardinality(ids), 0) >= k then
-      return query
-        select c.id, c.document_id, c.chunk_index, c.content,
-               1 - (c.embedding operator(extensions.<=>) query_embedding)
-        from unnest(ids) with ordinality u(chunk_id, n)
-        join public.document_chunks c on c.id = u.chunk_id
-        order by u.n;
-      return;
-    end if;
-  end if;
-  -- Few: exact search over the readable chunks (materialized, so the hnsw index is not used).
-  return query
-    with v as materialized (
-      select c.id, c.document_id, c.chunk_index, c.content, c.embedding
-      from public.document_chunks c
-      where c.embedding is not null
-        and (filter_document_ids is null or c.document_id = any (filter_document_ids)))
-    select v.id, v.document_id, v.chunk_index, v.content,
-           1 - (v.embedding operator(extensions.<=>) query_embedding)
-    from v
-    order by v.embedding operator(extensions.<=>) query_embedding
-    limit k;
-end
+select c.id, c.document_id, c.chunk_index, c.content,
+       1 - (c.embedding operator(extensions.<=>) query_embedding) as similarity
+from public.document_chunks c
+where c.embedding is not null
+  and (filter_document_ids is null or c.document_id = any (filter_document_ids))
+order by c.embedding operator(extensions.<=>) query_embedding
+limit least(greatest(match_count, 1), 200)
 $$;
 
-comment on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) is 'Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies). Returns least(match_count, readable chunks) rows: the hnsw index with iterative scan when the caller can read at least 1,000 chunks, an exact search over the readable chunks otherwise.';
+comment on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) is 'Nearest chunks to an embedding among those the caller may read (runs as the caller, so RLS applies).';
 
 revoke all on function "public"."match_document_chunks"("extensions".vector(384), integer, uuid[]) from public, "anon", "authenticated", "service_role";
 
@@ -521,7 +452,7 @@ grant select, insert, update, delete on table "public"."api_usage" to "service_r
 
 -- users read their own usage; admins read all usage
 create policy "api_usage_select_authenticated" on "public"."api_usage" as permissive for select to "authenticated"
-  using ("user_id" >= (select "private"."owner_min_with_role"('admin')) and "user_id" <= (select "private"."owner_max_with_role"('admin')));
+  using ("user_id" = any (array(select "private"."owner_ids_with_role"('admin'))));
 
 alter table "public"."conversations" enable row level security;
 
@@ -535,7 +466,7 @@ grant select, insert, update, delete on table "public"."conversations" to "servi
 
 -- owners have full access; members read; admins read
 create policy "conversations_select_authenticated" on "public"."conversations" as permissive for select to "authenticated"
-  using (("user_id" >= (select "private"."owner_min_with_role"('admin')) and "user_id" <= (select "private"."owner_max_with_role"('admin'))) or ("id" = any (array(select "private"."conversation_members_conversation_ids"()))));
+  using (("user_id" = any (array(select "private"."owner_ids_with_role"('admin')))) or ("id" = any (array(select "private"."conversation_members_conversation_ids"()))));
 
 -- owners have full access
 create policy "conversations_insert_authenticated" on "public"."conversations" as permissive for insert to "authenticated"
@@ -589,7 +520,7 @@ grant select, insert, update, delete on table "public"."documents" to "service_r
 
 -- owners have full access; members of a linked conversation read; admins read
 create policy "documents_select_authenticated" on "public"."documents" as permissive for select to "authenticated"
-  using (("user_id" >= (select "private"."owner_min_with_role"('admin')) and "user_id" <= (select "private"."owner_max_with_role"('admin'))) or (id = ANY(array(SELECT private.shared_document_ids()))));
+  using (("user_id" = any (array(select "private"."owner_ids_with_role"('admin')))) or (id = any (array (select private.shared_document_ids()))));
 
 -- owners have full access
 create policy "documents_insert_authenticated" on "public"."documents" as permissive for insert to "authenticated"
@@ -643,11 +574,11 @@ create policy "document_conversation_links_select_authenticated" on "public"."do
 
 -- users link documents and conversations they both own
 create policy "document_conversation_links_insert_authenticated" on "public"."document_conversation_links" as permissive for insert to "authenticated"
-  with check (("document_id" = any (array(select "id" from "public"."documents" where "user_id" = (select auth.uid())))) and (conversation_id IN (SELECT c.id FROM "public"."conversations" c WHERE c.user_id = (SELECT auth.uid()))));
+  with check (("document_id" = any (array(select "id" from "public"."documents" where "user_id" = (select auth.uid())))) and (conversation_id in (select c.id from "public"."conversations" c where c.user_id = (select auth.uid()))));
 
 -- users link documents and conversations they both own
 create policy "document_conversation_links_delete_authenticated" on "public"."document_conversation_links" as permissive for delete to "authenticated"
-  using (("document_id" = any (array(select "id" from "public"."documents" where "user_id" = (select auth.uid())))) and (conversation_id IN (SELECT c.id FROM "public"."conversations" c WHERE c.user_id = (SELECT auth.uid()))));
+  using (("document_id" = any (array(select "id" from "public"."documents" where "user_id" = (select auth.uid())))) and (conversation_id in (select c.id from "public"."conversations" c where c.user_id = (select auth.uid()))));
 
 alter table "public"."messages" enable row level security;
 
@@ -679,7 +610,7 @@ grant select, insert, update, delete on table "public"."profiles" to "service_ro
 
 -- users read their own profile; admins read all profiles
 create policy "profiles_select_authenticated" on "public"."profiles" as permissive for select to "authenticated"
-  using ("id" >= (select "private"."owner_min_with_role"('admin')) and "id" <= (select "private"."owner_max_with_role"('admin')));
+  using ("id" = any (array(select "private"."owner_ids_with_role"('admin'))));
 
 -- users edit their own profile
 create policy "profiles_update_authenticated" on "public"."profiles" as permissive for update to "authenticated"

@@ -4,6 +4,7 @@
 use crate::{compile, fsio, Input};
 use schema_core::emit::lock::{sha256_hex, Lock, MigrationRecord};
 use schema_core::generate::{migration_paths, OutFile, LOCK_FILE};
+use schema_core::sql::comment;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -43,7 +44,13 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&items)?);
     } else {
         for f in &findings {
-            println!("{:9} {}: {}", f.kind.name(), f.object, f.detail);
+            // Live names may hold anything (line breaks, terminal escapes): one plain line each.
+            println!(
+                "{:9} {}: {}",
+                f.kind.name(),
+                comment::text(&f.object),
+                comment::text(&f.detail)
+            );
         }
         println!(
             "{} difference(s) between the database and {}",
@@ -71,40 +78,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             "migration version `{version}` must be later than the last recorded migration"
         );
     }
-    let opts = schema_core::emit::EmitOptions::default();
-    let body = |title: &str, stmts: Vec<String>| {
-        let mut s = schema_core::emit::header("--", &opts);
-        s.push_str(&format!("-- {title}\n"));
-        for st in stmts {
-            s.push('\n');
-            s.push_str(&st);
-            s.push('\n');
-        }
-        schema_core::emit::finish(s)
-    };
-    let up = body(
-        "Removes drift found by `schemac diff` between the database and the schema.",
-        findings
-            .iter()
-            .flat_map(|f| {
-                let mut v = vec![format!(
-                    "-- {} {}: {}",
-                    f.kind.name(),
-                    f.object,
-                    f.detail.replace('\n', " ")
-                )];
-                v.extend(f.fix.clone());
-                if f.fix.is_empty() {
-                    v.push("-- (left as it is: decide by hand)".to_string());
-                }
-                vec![v.join("\n")]
-            })
-            .collect(),
-    );
-    let down = body(
-        "Puts the drift back (the reverse of each fix, in reverse order).",
-        findings.iter().rev().flat_map(|f| f.undo.clone()).collect(),
-    );
+    let (up, down) = schema_pg::drift::migration_scripts(&findings);
     let rec = MigrationRecord {
         version,
         name: args.name.clone(),
@@ -127,7 +101,7 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             contents: lock.to_json(),
         },
     ];
-    fsio::write_all(&args.out, &files)?;
+    fsio::write_all(&args.out, &files, &[])?;
     eprintln!("wrote {}", args.out.join(up_path).display());
     Ok(ExitCode::SUCCESS)
 }

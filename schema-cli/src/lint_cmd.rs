@@ -32,6 +32,10 @@ pub struct LintArgs {
     /// With --database-url: other schemas whose functions are checked (repeatable).
     #[arg(long = "function-schema", default_value = "private")]
     function_schemas: Vec<String>,
+    /// With --database-url: a `security definer` function of the API schema that `anon` or
+    /// `authenticated` are meant to execute (like `expose_definer: true`; repeatable).
+    #[arg(long = "expose-definer")]
+    exposed_definers: Vec<String>,
     /// Print how long compiling and linting took.
     #[arg(long)]
     timings: bool,
@@ -153,6 +157,7 @@ fn run_live(args: &LintArgs, url: &str) -> anyhow::Result<ExitCode> {
     let opts = LiveOptions {
         schema: args.db_schema.clone(),
         function_schemas,
+        exposed_definers: args.exposed_definers.clone(),
     };
     let report = lint_live::lint_database(&mut client, &opts)
         .map_err(|e| anyhow::anyhow!("cannot read the catalog: {e}"))?;

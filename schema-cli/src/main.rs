@@ -266,14 +266,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 return Ok(ExitCode::from(1));
             }
-            let written = fsio::write_all(&out, &plan.files)?;
-            for rel in &plan.remove {
-                let path = out.join(rel);
-                if path.exists() {
-                    std::fs::remove_file(&path)
-                        .map_err(|e| anyhow::anyhow!("cannot remove `{}`: {e}", path.display()))?;
-                    eprintln!("removed {}", path.display());
-                }
+            let existing: Vec<&String> = plan
+                .remove
+                .iter()
+                .filter(|r| out.join(r).exists())
+                .collect();
+            let written = fsio::write_all(&out, &plan.files, &plan.remove)?;
+            for rel in existing {
+                eprintln!("removed {}", out.join(rel).display());
             }
             for m in &plan.new_migrations {
                 eprintln!("new migration {}_{}", m.version, m.name);

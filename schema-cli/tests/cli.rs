@@ -334,3 +334,56 @@ fn missing_schema_file_is_an_error() {
         stderr(&o)
     );
 }
+
+/// `generate` writes all files or none: when the rename of one output fails (a non-empty
+/// directory sits where `models.rs` goes), the new migration, its down script and the lock stay
+/// unwritten, no temporary file is left, and the next run writes exactly one migration.
+#[test]
+fn a_failed_rename_in_generate_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+    let schema = dir.join("schema.yaml");
+    let out = dir.join("generated");
+    let v1 = "tables:\n  notes:\n    columns:\n      id: { type: uuid, primary_key: true, default: gen_random_uuid() }\n      body: text\n";
+    std::fs::write(&schema, v1).expect("schema");
+    let run = |version: &str| {
+        schemac(
+            dir,
+            &[
+                "generate",
+                "schema.yaml",
+                "--out",
+                path_str(&out),
+                "--version",
+                version,
+            ],
+        )
+    };
+    let o = run("20240101000000");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    std::fs::write(&schema, format!("{v1}      title: text?\n")).expect("schema v2");
+    std::fs::remove_file(out.join("models.rs")).expect("models.rs");
+    std::fs::create_dir_all(out.join("models.rs/blocked")).expect("block");
+    let before = tree(&out);
+    let o = run("20240102000000");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("models.rs"), "{}", stderr(&o));
+    assert_eq!(tree(&out), before, "a failed generate changed files");
+    std::fs::remove_dir_all(out.join("models.rs")).expect("unblock");
+    let o = run("20240103000000");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let migrations: Vec<String> = tree(&out)
+        .into_keys()
+        .filter(|k| k.starts_with("migrations/"))
+        .collect();
+    assert_eq!(
+        migrations,
+        [
+            "migrations/20240101000000_init.sql",
+            "migrations/20240103000000_add_column_notes_title.sql"
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>(),
+    );
+}

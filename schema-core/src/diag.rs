@@ -56,6 +56,10 @@ codes! {
     TypeMismatch = "S0029", "a value does not fit the declared type";
     Destructive = "S0030", "a schema change would lose data";
     RustSyntax = "S0031", "a Rust schema file does not parse";
+    ExprAmbiguous = "S0040", "PostgreSQL would read an SQL expression differently from schemac";
+    NiladicColumn = "S0041", "a bare word names both a column and an SQL function";
+    ExprTooLarge = "S0042", "an SQL expression is too long or too deeply nested";
+    NameCollision = "S0043", "two different objects would get the same generated name";
     // Lints (`schemac lint`, schema-core/src/lint.rs and schema-pg/src/lint_live.rs): problems in a
     // valid schema or a live database's catalog that make it unsafe, slow, or slow to migrate.
     LintRlsDisabled = "L0001", "row level security is disabled on a table the API roles can use";
@@ -76,6 +80,12 @@ codes! {
     LintTableRewrite = "L0016", "a change rewrites an existing table";
     LintNotNullExisting = "L0017", "NOT NULL is required of existing rows";
     LintConstraintValidation = "L0018", "a constraint added to an existing table is validated under lock";
+    LintDefinerExecutable = "L0019", "a security definer function is executable by anon or authenticated";
+    LintNoPrimaryKey = "L0020", "a table has no primary key";
+    LintForeignKeyToAuthUnique = "L0021", "a foreign key references a unique column of auth.users that is not its primary key";
+    LintSensitiveColumnsExposed = "L0022", "columns with sensitive names are exposed without row level security";
+    LintAuthUsersExposed = "L0023", "a view exposes auth.users to the API roles";
+    LintSecurityDefinerView = "L0024", "a view runs with its owner's rights";
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -6,11 +6,12 @@
 use crate::diag::{Code, Diagnostic, Diagnostics};
 use crate::emit::up::{
     create_enum, create_function, create_index, create_table, function_all, function_grants,
-    function_signature, grants, helper, helper_grants, policies, realtime, table_comments,
-    timestamps_trigger, uses_helpers_schema, vector_schema,
+    function_signature, grants, helper, helper_grants, policies, realtime, sequence_revoke,
+    sequence_revokes, table_comments, timestamps_trigger, uses_helpers_schema, vector_schema,
 };
 use crate::ir::{self, Helper, Schema, SqlType, Table};
 use crate::source::Span;
+use crate::sql::comment;
 use crate::sql::ident::{list, literal, qname, qualified, quote};
 use crate::types;
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,6 +180,46 @@ impl Differ<'_> {
         self.helpers();
         self.functions();
         self.triggers();
+        self.upgrade_emitter();
+    }
+
+    /// A database migrated by an older schemac holds SQL of an older generation: replace its
+    /// functions (search_path with `pg_temp` last) and revoke its identity sequences. The down
+    /// script keeps the hardening (putting a weakness back helps no one).
+    fn upgrade_emitter(&mut self) {
+        if self.old.emitter >= 1 || self.new.emitter < 1 {
+            return;
+        }
+        self.note("harden functions and sequences".to_string());
+        let mut up = Vec::new();
+        for t in &self.new.tables {
+            let existed = self.old.tables.iter().any(|o| o.name == t.name)
+                || self
+                    .new
+                    .hints
+                    .table_renames
+                    .iter()
+                    .any(|(_, to)| to == &t.name);
+            if existed {
+                // Columns given an identity by this migration exist by now (P_COLUMN runs
+                // first); revoking twice is harmless.
+                up.extend(sequence_revokes(t));
+            }
+        }
+        let hs = &self.new.helpers_schema;
+        if *hs == self.old.helpers_schema {
+            for h in &self.new.helpers {
+                if self.old.helpers.iter().any(|o| o == h) {
+                    up.extend(or_replace(vec![helper(self.new, h)]));
+                }
+            }
+        }
+        for f in &self.new.functions {
+            if self.old.functions.iter().any(|o| o == f) {
+                up.extend(or_replace(vec![create_function(f, self.vs_new.as_deref())]));
+            }
+        }
+        self.push(P_SECURITY, up, vec![]);
     }
 
     fn extensions(&mut self) {
@@ -196,10 +237,10 @@ impl Differ<'_> {
                 self.push(
                     P_EXTENSION,
                     vec![up],
-                    vec![format!(
-                        "-- extension {} is kept: other schemas may use it",
+                    vec![comment::line(&format!(
+                        "extension {} is kept: other schemas may use it",
                         quote(&e.name)
-                    )],
+                    ))],
                 );
             }
         }
@@ -407,10 +448,10 @@ impl Differ<'_> {
     /// Everything that recreates table `t` of `schema` (the down of a dropped table).
     fn full_table(schema: &Schema, t: &Table, vs: Option<&str>) -> Vec<String> {
         let mut s = vec![
-            format!(
-                "-- the rows of {} cannot be restored: only its structure comes back",
+            comment::line(&format!(
+                "the rows of {} cannot be restored: only its structure comes back",
                 t_q(&t.name)
-            ),
+            )),
             create_table(t, vs),
         ];
         s.extend(t.indexes.iter().map(|ix| create_index(t, ix, vs)));
@@ -777,6 +818,9 @@ impl Differ<'_> {
                     )],
                     vec![format!("alter table {tq} drop column {};", quote(&c.name))],
                 );
+                if c.identity.is_some() {
+                    self.push(P_SECURITY, vec![sequence_revoke(&n.name, &c.name)], vec![]);
+                }
                 if let Some(cm) = &c.comment {
                     self.push(
                         P_COMMENTS,
@@ -896,6 +940,9 @@ impl Differ<'_> {
                     vec![ident(c.identity, oc.identity)],
                     vec![ident(oc.identity, c.identity)],
                 );
+                if oc.identity.is_none() {
+                    self.push(P_SECURITY, vec![sequence_revoke(&n.name, &c.name)], vec![]);
+                }
             }
             if oc.generated != c.generated {
                 match (&oc.generated, &c.generated) {
@@ -919,10 +966,10 @@ impl Differ<'_> {
                                 "alter table {tq} alter column {cq} drop expression;"
                             )],
                             vec![
-                                format!(
-                                    "-- {}.{} becomes generated again: its values are recomputed",
+                                comment::line(&format!(
+                                    "{}.{} becomes generated again: its values are recomputed",
                                     n.name, c.name
-                                ),
+                                )),
                                 format!("alter table {tq} drop column {cq};"),
                                 format!(
                                     "alter table {tq} add column {};",
@@ -944,7 +991,7 @@ impl Differ<'_> {
                                 P_COLUMN,
                                 vec![format!("alter table {tq} drop column {cq};"), format!("alter table {tq} add column {};", column_def(c, vs_new))],
                                 vec![
-                                    format!("-- the values of {}.{} cannot be restored", n.name, c.name),
+                                    comment::line(&format!("the values of {}.{} cannot be restored", n.name, c.name)),
                                     format!("alter table {tq} drop column {cq};"),
                                     format!("alter table {tq} add column {};", column_def(oc, vs_old)),
                                 ],
@@ -983,8 +1030,20 @@ impl Differ<'_> {
                     self.note(format!("drop column {}.{}", n.name, oc.name));
                     self.recreate_policies.insert(n.name.clone());
                     let mut down = vec![
-                        format!("-- the values of {}.{} cannot be restored: the column comes back empty", n.name, oc.name),
-                        format!("alter table {tq} add column {};", column_def(&ir::Column { nullable: true, ..oc.clone() }, vs_old)),
+                        comment::line(&format!(
+                            "the values of {}.{} cannot be restored: the column comes back empty",
+                            n.name, oc.name
+                        )),
+                        format!(
+                            "alter table {tq} add column {};",
+                            column_def(
+                                &ir::Column {
+                                    nullable: true,
+                                    ..oc.clone()
+                                },
+                                vs_old
+                            )
+                        ),
                     ];
                     if !oc.nullable && oc.default.is_some() {
                         down.push(format!(
@@ -1452,10 +1511,22 @@ pub(crate) fn column_def(c: &ir::Column, vs: Option<&str>) -> String {
 }
 
 /// `create function` -> `create or replace function` (first statement of each block).
+/// `create function` -> `create or replace function`, at the start of a line only (comment lines
+/// before the statement may hold any text).
 pub(crate) fn or_replace(stmts: Vec<String>) -> Vec<String> {
     stmts
         .into_iter()
-        .map(|s| s.replacen("create function ", "create or replace function ", 1))
+        .map(|s| {
+            let at = if s.starts_with("create function ") {
+                Some(0)
+            } else {
+                s.find("\ncreate function ").map(|i| i + 1)
+            };
+            match at {
+                Some(i) => format!("{}create or replace{}", &s[..i], &s[i + "create".len()..]),
+                None => s,
+            }
+        })
         .collect()
 }
 

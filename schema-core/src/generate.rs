@@ -82,9 +82,12 @@ fn migration_text(
     stmts: &[String],
 ) -> String {
     let mut out = emit::header("--", &opts.emit);
-    out.push_str(&format!("-- {title}\n"));
+    out.push_str(&crate::sql::comment::line(title));
+    out.push('\n');
     for s in summary {
-        out.push_str(&format!("--   {s}\n"));
+        // Indented under the title; the text itself is one comment line whatever it holds.
+        out.push_str(&crate::sql::comment::line(s).replacen("--", "--  ", 1));
+        out.push('\n');
     }
     for st in stmts {
         out.push('\n');

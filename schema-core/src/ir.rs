@@ -17,11 +17,21 @@ pub struct Schema {
     pub functions: Vec<Function>,
     pub triggers: Vec<Trigger>,
     pub seed: Vec<SeedRow>,
+    /// What generation of emitted SQL the database holds for this schema ([`EMITTER`] when
+    /// compiled now; 0 in locks written before it was recorded). A newer generation emits safer
+    /// SQL for the same schema; the next migration brings older databases up to it.
+    #[serde(default)]
+    pub emitter: u32,
     /// How to get here from the previous schema (renames, conversions, intended data loss).
     /// Not part of the compiled state: ignored by equality and not recorded in the lock.
     #[serde(skip)]
     pub hints: Hints,
 }
+
+/// The current generation of emitted SQL. 1: functions use `search_path = pg_catalog, pg_temp`
+/// (was `''`, shadowable through `pg_temp`) and identity sequences are revoked from the API
+/// roles like their tables.
+pub const EMITTER: u32 = 1;
 
 /// Migration hints written in the schema; they only matter for the next migration.
 #[derive(Clone, Debug, Default)]
@@ -34,6 +44,9 @@ pub struct Hints {
     pub usings: Vec<(String, String, String)>,
     /// Destructive changes the author intends, as written (`drop table notes`, ...).
     pub allow_destructive: Vec<String>,
+    /// `security definer` functions (schema, name) the schema says are meant to be executed by
+    /// `anon` or `authenticated` (`expose_definer: true`); only the lint reads it.
+    pub exposed_definers: Vec<(String, String)>,
 }
 
 impl PartialEq for Hints {

@@ -148,10 +148,147 @@ pub fn lint(schema: &Schema, previous: Option<&Schema>) -> Vec<Finding> {
             ));
         }
     }
+    exposure(schema, &mut out);
     if let Some(prev) = previous {
         migration(prev, schema, &mut out);
     }
     out
+}
+
+/// Column names that usually hold credentials or personal data (compared after lower-casing and
+/// turning `-` into `_`). A column with such a name should never be readable by every request.
+pub const SENSITIVE_COLUMN_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "password_hash",
+    "secret",
+    "client_secret",
+    "api_key",
+    "apikey",
+    "access_token",
+    "refresh_token",
+    "token",
+    "session_token",
+    "private_key",
+    "otp",
+    "totp_secret",
+    "recovery_code",
+    "ssn",
+    "social_security_number",
+    "tax_id",
+    "national_id",
+    "passport_number",
+    "credit_card",
+    "card_number",
+    "cvv",
+    "cvc",
+    "iban",
+    "bank_account",
+    "account_number",
+    "routing_number",
+    "medical_record",
+    "health_record",
+];
+
+/// True if `column` has a name from [`SENSITIVE_COLUMN_NAMES`].
+pub fn is_sensitive_column(column: &str) -> bool {
+    let c = column.to_ascii_lowercase().replace('-', "_");
+    SENSITIVE_COLUMN_NAMES.contains(&c.as_str())
+}
+
+/// Supabase-linter checks of what the API roles can reach: definer functions they can execute,
+/// foreign keys to auth.users that are not its primary key, sensitive columns every request reads.
+fn exposure(schema: &Schema, out: &mut Vec<Finding>) {
+    for f in &schema.functions {
+        let api: Vec<&str> = f
+            .grant
+            .iter()
+            .filter(|r| matches!(r, DbRole::Anon | DbRole::Authenticated))
+            .map(|r| r.name())
+            .collect();
+        let exposed = schema
+            .hints
+            .exposed_definers
+            .iter()
+            .any(|(s, n)| *s == f.schema && *n == f.name);
+        // Only `public` is exposed through the data API (`/rest/v1/rpc`); definer helpers in
+        // other schemas are called from policies, which need them executable.
+        if f.schema == "public" && f.security_definer && !api.is_empty() && !exposed {
+            out.push(finding(
+                Code::LintDefinerExecutable,
+                Severity::Error,
+                Anchor::Function(f.schema.clone(), f.name.clone()),
+                format!(
+                    "`{}.{}` is `security definer` and executable by `{}`: it runs with its owner's rights and bypasses row level security, for anyone who can call `/rest/v1/rpc/{}`",
+                    f.schema,
+                    f.name,
+                    api.join("`, `"),
+                    f.name
+                ),
+                "make it `security: invoker` if row level security should apply; if it must run with the owner's rights for these callers (and checks who calls it), say so with `expose_definer: true`".into(),
+            ));
+        }
+    }
+    let access = crate::emit::access::Access::new(schema);
+    for t in &schema.tables {
+        for fk in &t.foreign_keys {
+            if fk.target.schema == "auth" && fk.target_columns != ["id"] {
+                out.push(finding(
+                    Code::LintForeignKeyToAuthUnique,
+                    Severity::Error,
+                    Anchor::ForeignKey(t.name.clone(), fk.columns.clone()),
+                    format!(
+                        "foreign key `{}` references `{}.{}({})`, not its primary key: Supabase Auth manages those unique constraints and may change them, which breaks or blocks its own migrations",
+                        fk.name,
+                        fk.target.schema,
+                        fk.target.name,
+                        fk.target_columns.join(", ")
+                    ),
+                    format!("reference `{}.{}(id)` (the user's id) instead", fk.target.schema, fk.target.name),
+                ));
+            }
+        }
+        let mut exposed: Vec<&str> = Vec::new();
+        let mut who: BTreeSet<&str> = BTreeSet::new();
+        for actor in [
+            crate::emit::access::Actor::Anon,
+            crate::emit::access::Actor::Other,
+        ] {
+            if let crate::emit::access::Outcome::Allowed(cols) =
+                access.outcome(t, actor, Command::Select)
+            {
+                for c in t.columns.iter().filter(|c| is_sensitive_column(&c.name)) {
+                    if cols.as_ref().is_none_or(|cols| cols.contains(&c.name)) {
+                        if !exposed.contains(&c.name.as_str()) {
+                            exposed.push(&c.name);
+                        }
+                        who.insert(if actor == crate::emit::access::Actor::Anon {
+                            "anonymous request"
+                        } else {
+                            "signed-in user"
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(first) = exposed.first() {
+            out.push(finding(
+                Code::LintSensitiveColumnsExposed,
+                Severity::Error,
+                Anchor::Column(t.name.clone(), first.to_string()),
+                format!(
+                    "`{}` ({}) of every row of `{}` can be read by every {}",
+                    exposed.join("`, `"),
+                    if exposed.len() == 1 { "a sensitive name" } else { "sensitive names" },
+                    t.name,
+                    who.into_iter().collect::<Vec<_>>().join(" and every ")
+                ),
+                format!(
+                    "limit who reads the rows (an `owner:` rule), or the columns: `grants: {{ anon: {{ select: [...] }}, authenticated: {{ select: [...] }} }}` without `{first}`"
+                ),
+            ));
+        }
+    }
 }
 
 /// Gives each finding a position and a path in the schema files (`files`, as parsed from the

@@ -53,10 +53,18 @@ pub fn fit_name(name: String) -> String {
     if name.len() <= 63 {
         return name;
     }
+    let mut cut = 54;
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}_{}", &name[..cut], short_hash(&name))
+}
+
+/// The first 8 hex digits of the SHA-256 of `text`: a stable suffix that tells names apart.
+pub fn short_hash(text: &str) -> String {
     use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(name.as_bytes());
-    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("{}_{hex}", &name[..54])
+    let hash = Sha256::digest(text.as_bytes());
+    hash.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 struct Lower<'d> {
@@ -117,7 +125,7 @@ impl Lower<'_> {
                 path,
                 format!(
                     "{what} `{}...` is {} bytes long; PostgreSQL truncates names to 63",
-                    &name.value[..20.min(name.value.len())],
+                    name.value.chars().take(20).collect::<String>(),
                     name.value.len()
                 ),
                 "choose a shorter name (at most 63 bytes)",
@@ -509,6 +517,7 @@ impl Lower<'_> {
             functions,
             triggers,
             seed,
+            emitter: ir::EMITTER,
             hints: std::mem::take(&mut self.hints),
         }
     }
@@ -2077,26 +2086,60 @@ impl Lower<'_> {
                 rty,
             ))
         };
+        // The name says what the helper does: the join table, the key, and every part of the rule
+        // that differs from the defaults (user column, role column, roles). Two different rules
+        // that still spell the same name (role lists joined by `_`) get a hash of the whole rule;
+        // a name is never reused for a different helper.
         let mut name = format!("{through}_{key}s");
-        if let Some((_, roles, _)) = &role_filter {
+        if user_column != "user_id" {
+            name = format!("{name}_by_{user_column}");
+        }
+        if let Some((rc, roles, _)) = &role_filter {
+            if rc != "role" {
+                name = format!("{name}_{rc}");
+            }
             name = format!("{name}_{}", roles.join("_"));
         }
-        let name = fit_name(name);
-        self.helpers.insert(
-            name.clone(),
-            ir::Helper::MemberKeys {
-                name: name.clone(),
-                through: through.clone(),
-                key,
-                key_type,
-                user_column,
-                role_filter,
-                roles: vec![DbRole::Authenticated],
-            },
-        );
+        let helper = |name: &str| ir::Helper::MemberKeys {
+            name: name.to_string(),
+            through: through.clone(),
+            key: key.clone(),
+            key_type: key_type.clone(),
+            user_column: user_column.clone(),
+            role_filter: role_filter.clone(),
+            roles: vec![DbRole::Authenticated],
+        };
+        let mut chosen = fit_name(name.clone());
+        if self
+            .helpers
+            .get(&chosen)
+            .is_some_and(|h| *h != helper(&chosen))
+        {
+            let semantic = format!(
+                "{through}\u{0}{key}\u{0}{user_column}\u{0}{:?}",
+                role_filter.as_ref().map(|(c, r, _)| (c, r))
+            );
+            chosen = fit_name(format!("{name}_{}", short_hash(&semantic)));
+        }
+        match self.helpers.get(&chosen) {
+            Some(h) if *h != helper(&chosen) => {
+                self.error(
+                    Code::NameCollision,
+                    m.span,
+                    &mpath,
+                    format!("the membership helper `{chosen}` would be generated for two different rules"),
+                    "make the rules differ in `through:` or `key:`",
+                );
+                return None;
+            }
+            Some(_) => {}
+            None => {
+                self.helpers.insert(chosen.clone(), helper(&chosen));
+            }
+        }
         Some(Condition::Member {
             column,
-            helper: name,
+            helper: chosen,
         })
     }
 
@@ -2598,6 +2641,11 @@ impl Lower<'_> {
             );
             ok = false;
         }
+        if ok && f.expose_definer.as_ref().is_some_and(|b| b.value) {
+            self.hints
+                .exposed_definers
+                .push((schema.clone(), f.name.value.clone()));
+        }
         ok.then(|| ir::Function {
             schema,
             name: f.name.value.clone(),
@@ -3086,4 +3134,19 @@ fn same_key_type(a: &SqlType, b: &SqlType) -> bool {
         other => other.clone(),
     };
     norm(a) == norm(b)
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::{fit_name, short_hash};
+
+    #[test]
+    fn fit_name_cuts_on_char_boundaries() {
+        let long = "é".repeat(40);
+        let fitted = fit_name(long.clone());
+        assert!(fitted.len() <= 63, "{fitted}");
+        assert!(fitted.ends_with(&short_hash(&long)));
+        assert_ne!(fit_name(format!("{long}a")), fit_name(format!("{long}b")));
+        assert_eq!(fit_name("short".into()), "short");
+    }
 }

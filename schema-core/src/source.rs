@@ -84,10 +84,16 @@ impl Sources {
         Self::default()
     }
 
+    /// Adds a file. A leading UTF-8 byte-order mark (which some editors write) is not part of
+    /// the text.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> SourceId {
+        let mut text: String = text.into();
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         self.files.push(Source {
             name: name.into(),
-            text: text.into(),
+            text,
         });
         SourceId(self.files.len() as u32 - 1)
     }

@@ -16,14 +16,15 @@ const MAX_IDENT: usize = 63;
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Quotes an identifier for SQL: wraps it in double quotes and doubles embedded quotes.
+/// Quotes an identifier for SQL (schema-core's `sql::ident::quote`, the one quoting function).
 pub fn quote_ident(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+    schema_core::sql::ident::quote(ident)
 }
 
-/// Quotes a string literal for SQL: wraps it in single quotes and doubles embedded quotes.
+/// Quotes a string literal for SQL (schema-core's `sql::ident::literal`: right under either
+/// setting of `standard_conforming_strings`).
 pub fn quote_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
+    schema_core::sql::ident::literal(value)
 }
 
 /// `schemac_t_<name>_<pid>_<counter>`, with `name` lowercased, reduced to `[a-z0-9_]` and

@@ -8,6 +8,7 @@ use crate::error::PgError;
 use postgres::{Client, Transaction};
 use schema_core::emit::probe;
 use schema_core::ir::{Command, DbRole, Schema, Table};
+use schema_core::sql::comment;
 use schema_core::sql::ident::{list, literal, qualified, quote};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -55,6 +56,48 @@ fn finding(
         fix,
         undo,
     }
+}
+
+/// The up and down scripts of `schemac diff --write`: each finding as one comment line (its
+/// object and detail come from the live database and may hold any text, so they go through
+/// `sql::comment`) followed by its fix; the down script undoes the fixes in reverse order.
+pub fn migration_scripts(findings: &[Finding]) -> (String, String) {
+    let opts = schema_core::emit::EmitOptions::default();
+    let body = |title: &str, stmts: Vec<String>| {
+        let mut s = schema_core::emit::header("--", &opts);
+        s.push_str(&comment::line(title));
+        s.push('\n');
+        for st in stmts {
+            s.push('\n');
+            s.push_str(&st);
+            s.push('\n');
+        }
+        schema_core::emit::finish(s)
+    };
+    let up = body(
+        "Removes drift found by `schemac diff` between the database and the schema.",
+        findings
+            .iter()
+            .map(|f| {
+                let mut v = vec![comment::line(&format!(
+                    "{} {}: {}",
+                    f.kind.name(),
+                    f.object,
+                    f.detail
+                ))];
+                v.extend(f.fix.clone());
+                if f.fix.is_empty() {
+                    v.push(comment::line("(left as it is: decide by hand)"));
+                }
+                v.join("\n")
+            })
+            .collect(),
+    );
+    let down = body(
+        "Puts the drift back (the reverse of each fix, in reverse order).",
+        findings.iter().rev().flat_map(|f| f.undo.clone()).collect(),
+    );
+    (up, down)
 }
 
 /// Compares the database behind `client` with `schema`. Read-only: every probe is rolled back.
@@ -535,7 +578,7 @@ fn functions(
 ) -> Result<(), PgError> {
     for (fschema, name, body) in probe::expected_functions(schema) {
         let rows = tx.query(
-            "select p.prosrc, p.prosecdef, coalesce(array_to_string(p.proconfig, ','), ''), pg_get_functiondef(p.oid), p.oid::regprocedure::text
+            "select p.prosrc, p.prosecdef, coalesce(array_to_string(p.proconfig, E'\\n'), ''), pg_get_functiondef(p.oid), p.oid::regprocedure::text
              from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1 and p.proname = $2",
             &[&fschema, &name],
         )?;
@@ -562,7 +605,10 @@ fn functions(
                 if src.trim() != body.trim() {
                     what.push("body differs".to_string());
                 }
-                if !config.contains("search_path=\"\"") {
+                if !config
+                    .split('\n')
+                    .any(|c| c == schema_core::sql::SEARCH_PATH_CONFIG)
+                {
                     what.push(format!("search_path is not fixed (config: `{config}`)"));
                 }
                 if !what.is_empty() {

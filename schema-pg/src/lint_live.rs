@@ -4,10 +4,12 @@
 //! is placed in a pseudo-source named `database:<schema>.<object>`.
 
 use crate::error::PgError;
-use postgres::Client;
+use postgres::{Client, Transaction};
 use schema_core::lint::{
     analyze, covered_by, mentions_user_metadata, per_row_calls_in_text, ExprFacts, IndexKey,
 };
+use schema_core::sql::comment;
+use schema_core::sql::ident::{qualified, quote};
 use schema_core::{Code, Diagnostic, Severity, Sources, Span};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -18,6 +20,9 @@ pub struct LiveOptions {
     pub schema: String,
     /// Schemas whose functions are checked (search_path, volatility, user_metadata).
     pub function_schemas: Vec<String>,
+    /// `security definer` functions of `schema` the schema says the API roles may execute
+    /// (`expose_definer: true`): not reported by L0019.
+    pub exposed_definers: Vec<String>,
 }
 
 impl Default for LiveOptions {
@@ -25,6 +30,7 @@ impl Default for LiveOptions {
         LiveOptions {
             schema: "public".into(),
             function_schemas: vec!["public".into(), "private".into()],
+            exposed_definers: Vec::new(),
         }
     }
 }
@@ -234,6 +240,7 @@ pub fn lint_database(client: &mut Client, opts: &LiveOptions) -> Result<LiveRepo
         .iter()
         .map(|r| r.get(0))
         .collect();
+    let mut exposed = exposure(&mut tx, opts)?;
     tx.rollback()?;
 
     let mut indexes_of: HashMap<i64, Vec<&Index>> = HashMap::new();
@@ -263,6 +270,8 @@ pub fn lint_database(client: &mut Client, opts: &LiveOptions) -> Result<LiveRepo
         extensions: &extensions,
     };
     let mut found = cx.check();
+    found.append(&mut exposed);
+    found.extend(cx.sensitive_columns());
     found.sort_by(|a, b| {
         (&a.object, a.code, &a.path, &a.message).cmp(&(&b.object, b.code, &b.path, &b.message))
     });
@@ -277,17 +286,170 @@ pub fn lint_database(client: &mut Client, opts: &LiveOptions) -> Result<LiveRepo
             source: id,
             ..Span::SYNTHETIC
         };
+        // Names from the catalog may hold anything (line breaks, terminal escapes): every text
+        // is shown on one line.
+        let (path, message) = (comment::text(&f.path), comment::text(&f.message));
         let d = match f.severity {
-            Severity::Error => Diagnostic::error(f.code, span, f.path, f.message),
-            Severity::Warning => Diagnostic::warning(f.code, span, f.path, f.message),
+            Severity::Error => Diagnostic::error(f.code, span, path, message),
+            Severity::Warning => Diagnostic::warning(f.code, span, path, message),
         };
-        diagnostics.push(d.help(f.help));
+        diagnostics.push(d.help(comment::text(&f.help)));
     }
     Ok(LiveReport {
         sources,
         diagnostics,
         tables: tables.len(),
     })
+}
+
+/// `true` when `anon` or `authenticated` (if they exist) may select from relation `c.oid`.
+macro_rules! api_select {
+    () => {
+        "(case when exists (select from pg_roles where rolname = 'anon') \
+               then has_table_privilege('anon', c.oid, 'SELECT') else false end \
+          or case when exists (select from pg_roles where rolname = 'authenticated') \
+               then has_table_privilege('authenticated', c.oid, 'SELECT') else false end)"
+    };
+}
+
+/// `security definer` functions of the API schema that `anon` or `authenticated` may execute
+/// (trigger functions cannot be called through the API).
+const Q_DEFINER_EXECUTABLE: &str =
+    "select p.proname::text, pg_get_function_identity_arguments(p.oid), \
+    case when exists (select from pg_roles where rolname = 'anon') \
+         then has_function_privilege('anon', p.oid, 'EXECUTE') else false end, \
+    case when exists (select from pg_roles where rolname = 'authenticated') \
+         then has_function_privilege('authenticated', p.oid, 'EXECUTE') else false end \
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace \
+    where n.nspname::text = $1 and p.prokind = 'f' and p.prosecdef \
+    and p.prorettype <> 'pg_catalog.trigger'::pg_catalog.regtype \
+    and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass \
+                    and d.objid = p.oid and d.deptype = 'e') \
+    order by 1, 2";
+
+const Q_NO_PRIMARY_KEY: &str = "select c.relname::text from pg_class c \
+    join pg_namespace n on n.oid = c.relnamespace \
+    where n.nspname::text = $1 and c.relkind in ('r', 'p') and not c.relispartition \
+    and not exists (select from pg_constraint k where k.conrelid = c.oid and k.contype = 'p') \
+    order by 1";
+
+const Q_FKEY_TO_AUTH_UNIQUE: &str =
+    "select c.relname::text, k.conname::text, k.confrelid::regclass::text \
+    from pg_constraint k join pg_class c on c.oid = k.conrelid \
+    join pg_namespace n on n.oid = c.relnamespace \
+    join pg_class r on r.oid = k.confrelid join pg_namespace rn on rn.oid = r.relnamespace \
+    join pg_index i on i.indexrelid = k.conindid \
+    where k.contype = 'f' and n.nspname::text = $1 and rn.nspname = 'auth' \
+    and i.indisunique and not i.indisprimary order by 1, 2";
+
+/// Views of the API schema that read `auth.users` (directly) and the API roles may select from.
+const Q_AUTH_USERS_VIEWS: &str = concat!(
+    "select distinct c.relname::text from pg_class c \
+     join pg_namespace n on n.oid = c.relnamespace \
+     join pg_rewrite rw on rw.ev_class = c.oid \
+     join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = rw.oid \
+     join pg_class u on u.oid = d.refobjid join pg_namespace un on un.oid = u.relnamespace \
+     where n.nspname::text = $1 and c.relkind in ('v', 'm') \
+     and un.nspname = 'auth' and u.relname = 'users' and ",
+    api_select!(),
+    " order by 1"
+);
+
+/// Views of the API schema without `security_invoker` that the API roles may select from.
+const Q_DEFINER_VIEWS: &str = concat!(
+    "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+     where n.nspname::text = $1 and c.relkind = 'v' \
+     and not exists (select from pg_depend d where d.classid = 'pg_class'::regclass \
+                     and d.objid = c.oid and d.deptype = 'e') \
+     and not exists (select from unnest(coalesce(c.reloptions, '{}')) o \
+                     where lower(o) in ('security_invoker=true', 'security_invoker=on', \
+                                        'security_invoker=1', 'security_invoker=yes')) \
+     and ",
+    api_select!(),
+    " order by 1"
+);
+
+/// The Supabase-linter checks of what the API roles reach that read the catalog directly:
+/// L0019, L0020, L0021, L0023, L0024 (L0022 uses the table facts: `sensitive_columns`).
+fn exposure(tx: &mut Transaction<'_>, opts: &LiveOptions) -> Result<Vec<Found>, PgError> {
+    let schema = &opts.schema;
+    let mut out = Vec::new();
+    for row in tx.query(Q_DEFINER_EXECUTABLE, &[schema])? {
+        let name: String = row.get(0);
+        let args: String = row.get(1);
+        let roles: Vec<&str> = [
+            (row.get::<_, bool>(2), "anon"),
+            (row.get(3), "authenticated"),
+        ]
+        .into_iter()
+        .filter_map(|(has, r)| has.then_some(r))
+        .collect();
+        if roles.is_empty() || opts.exposed_definers.contains(&name) {
+            continue;
+        }
+        let fq = format!("{schema}.{name}");
+        out.push(Found {
+            object: fq.clone(),
+            code: Code::LintDefinerExecutable,
+            severity: Severity::Error,
+            path: format!("function {fq}({args})"),
+            message: format!(
+                "`{fq}({args})` is `security definer` and executable by `{}`: it runs with its owner's rights and bypasses row level security, for anyone who calls `/rest/v1/rpc/{name}`",
+                roles.join("`, `")
+            ),
+            help: format!(
+                "`revoke execute on function {}({args}) from public, anon, authenticated;` or make it `security invoker`; if callers are meant to run it, pass `--expose-definer {name}`",
+                qualified(schema, &name)
+            ),
+        });
+    }
+    for row in tx.query(Q_NO_PRIMARY_KEY, &[schema])? {
+        let t: String = row.get(0);
+        out.push(Found {
+            object: format!("{schema}.{t}"),
+            code: Code::LintNoPrimaryKey,
+            severity: Severity::Warning,
+            path: format!("table {schema}.{t}"),
+            message: format!("table `{schema}.{t}` has no primary key: rows cannot be addressed one by one (the API cannot update or delete a single row reliably, logical replication and Realtime cannot identify changed rows)"),
+            help: format!("add one: `alter table {} add primary key (...)`, or an identity column", qualified(schema, &t)),
+        });
+    }
+    for row in tx.query(Q_FKEY_TO_AUTH_UNIQUE, &[schema])? {
+        let t: String = row.get(0);
+        let fk: String = row.get(1);
+        let target: String = row.get(2);
+        out.push(Found {
+            object: format!("{schema}.{t}"),
+            code: Code::LintForeignKeyToAuthUnique,
+            severity: Severity::Error,
+            path: format!("foreign key {fk}"),
+            message: format!("foreign key `{fk}` references a unique constraint of `{target}` that is not its primary key: Supabase Auth manages it and may change it"),
+            help: format!("reference `auth.users (id)` instead: `alter table {} drop constraint {};` and add one on the user's id", qualified(schema, &t), quote(&fk)),
+        });
+    }
+    for row in tx.query(Q_AUTH_USERS_VIEWS, &[schema])? {
+        let v: String = row.get(0);
+        out.push(Found {
+            object: format!("{schema}.{v}"),
+            code: Code::LintAuthUsersExposed,
+            severity: Severity::Error,
+            path: format!("view {schema}.{v}"),
+            message: format!("view `{schema}.{v}` reads `auth.users` and `anon` or `authenticated` may select from it: the users' emails, phones and metadata are readable through the API"),
+            help: format!("`revoke select on {} from anon, authenticated;`, or keep what users may see in a table of your own (e.g. `profiles`) filled by a trigger", qualified(schema, &v)),
+        });
+    }
+    for row in tx.query(Q_DEFINER_VIEWS, &[schema])? {
+        let v: String = row.get(0);
+        out.push(Found {
+            object: format!("{schema}.{v}"),
+            code: Code::LintSecurityDefinerView,
+            severity: Severity::Error,
+            path: format!("view {schema}.{v}"),
+            message: format!("view `{schema}.{v}` runs with its owner's rights: the row level security of the tables it reads does not apply to the API roles that query it"),
+            help: format!("`alter view {} set (security_invoker = on);`", qualified(schema, &v)),
+        });
+    }
+    Ok(out)
 }
 
 type ForeignKey = (i64, String, Vec<i32>, String);
@@ -380,7 +542,7 @@ impl Catalog<'_> {
                 severity: Severity::Warning,
                 path: format!("extension {e}"),
                 message: format!("extension `{e}` is installed in the `{}` schema, which the data API exposes", self.schema),
-                help: format!("move it: `alter extension {e} set schema extensions` (or drop and create it `with schema extensions`)"),
+                help: format!("move it: `alter extension {} set schema extensions` (or drop and create it `with schema extensions`)", quote(e)),
             });
         }
         for t in self.tables {
@@ -414,7 +576,7 @@ impl Catalog<'_> {
                         severity: Severity::Error,
                         path: format!("table {object}"),
                         message: format!("row level security is disabled on `{object}`: {who}"),
-                        help: format!("`alter table {object} enable row level security;` and add policies for what each role may do"),
+                        help: format!("`alter table {} enable row level security;` and add policies for what each role may do", qualified(self.schema, &t.name)),
                     });
                 }
                 if !pols.is_empty() {
@@ -424,7 +586,7 @@ impl Catalog<'_> {
                         severity: Severity::Error,
                         path: format!("table {object}"),
                         message: format!("`{object}` has {} polic{} but row level security is disabled, so none of them applies", pols.len(), if pols.len() == 1 { "y" } else { "ies" }),
-                        help: format!("`alter table {object} enable row level security;`"),
+                        help: format!("`alter table {} enable row level security;`", qualified(self.schema, &t.name)),
                     });
                 }
             } else {
@@ -449,7 +611,7 @@ impl Catalog<'_> {
                             severity: Severity::Warning,
                             path: format!("table {object}"),
                             message: format!("`{role}` has {list} privileges on `{object}` but no permissive policy allows them: with row level security they match no row"),
-                            help: format!("add a policy `to {role}` for each of them, or `revoke {list} on {object} from {role};`"),
+                            help: format!("add a policy `to {role}` for each of them, or `revoke {list} on {} from {};`", qualified(self.schema, &t.name), quote(role)),
                         });
                     }
                 }
@@ -490,7 +652,7 @@ impl Catalog<'_> {
                     severity: Severity::Warning,
                     path: format!("index {}", drop.name),
                     message: format!("{} on `{object}` are the same index: every write maintains both, and only one is ever used", names.join(" and ")),
-                    help: format!("drop one, e.g. `drop index {}.{};`", self.schema, drop.name),
+                    help: format!("drop one, e.g. `drop index {};`", qualified(self.schema, &drop.name)),
                 });
             }
         }
@@ -587,7 +749,7 @@ impl Catalog<'_> {
                                     severity: Severity::Warning,
                                     path: format!("function {fq}({})", func.args),
                                     message: format!("`{fq}` is called by policy `{}` on `{object}` but is volatile: PostgreSQL cannot evaluate it once per statement or inline it, so it runs for every row", p.name),
-                                    help: format!("`alter function {fq}({}) stable;` if it does not modify the database", func.args),
+                                    help: format!("`alter function {}({}) stable;` if it does not modify the database", qualified(&func.schema, &func.name), func.args),
                                 });
                             }
                         }
@@ -664,31 +826,80 @@ impl Catalog<'_> {
         }
     }
 
-    fn function_checks(&self, out: &mut Vec<Found>) {
-        for f in self.functions {
-            let fixed = f
-                .config
-                .iter()
-                .any(|c| c.to_ascii_lowercase().starts_with("search_path="));
-            if fixed {
+    /// L0022: tables without row level security the API roles may read, with columns whose
+    /// names say they hold credentials or personal data.
+    fn sensitive_columns(&self) -> Vec<Found> {
+        let mut out = Vec::new();
+        for t in self.tables {
+            let readable = self.api_roles.iter().any(|r| {
+                t.privileges
+                    .get(&(r.clone(), "SELECT"))
+                    .copied()
+                    .unwrap_or(false)
+            });
+            if t.rls || !readable {
                 continue;
             }
+            let mut cols: Vec<&String> = t
+                .columns
+                .values()
+                .filter(|c| schema_core::lint::is_sensitive_column(c))
+                .collect();
+            cols.sort();
+            if cols.is_empty() {
+                continue;
+            }
+            let object = self.qualified(&t.name);
+            out.push(Found {
+                object: object.clone(),
+                code: Code::LintSensitiveColumnsExposed,
+                severity: Severity::Error,
+                path: format!("table {object}"),
+                message: format!(
+                    "`{object}` has no row level security, the API roles may read it, and it has {}: {}",
+                    if cols.len() == 1 { "a column with a sensitive name" } else { "columns with sensitive names" },
+                    cols.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                ),
+                help: format!("`alter table {} enable row level security;` and add policies, or revoke the columns", qualified(self.schema, &t.name)),
+            });
+        }
+        out
+    }
+
+    fn function_checks(&self, out: &mut Vec<Found>) {
+        for f in self.functions {
+            let path = f.config.iter().find_map(|c| {
+                c.to_ascii_lowercase()
+                    .strip_prefix("search_path=")
+                    .map(str::to_string)
+            });
+            // pg_temp left out of the path is searched first for tables and types: a caller's
+            // temporary objects shadow the function's.
+            let temp_last = path.as_deref().is_some_and(|p| {
+                p.split(',').map(|s| s.trim().trim_matches('"')).next_back() == Some("pg_temp")
+            });
             let fq = format!("{}.{}", f.schema, f.name);
-            let (severity, why) = if f.security_definer {
-                (Severity::Error, "a security definer function runs with its owner's rights, so a caller who puts their own schema first in search_path can make it call their functions")
-            } else {
-                (
+            let (severity, why) = match (&path, f.security_definer) {
+                (Some(_), false) => continue,
+                (Some(_), true) if temp_last => continue,
+                (Some(_), true) => (Severity::Error, "a security definer function runs with its owner's rights, and PostgreSQL searches the caller's temporary schema first for tables and types unless `pg_temp` is listed last: a caller's temporary domain or table can shadow one the function uses and run the caller's code with the owner's rights"),
+                (None, true) => (Severity::Error, "a security definer function runs with its owner's rights, so a caller who puts their own schema first in search_path can make it call their functions"),
+                (None, false) => (
                     Severity::Warning,
                     "it resolves names through the caller's search_path",
-                )
+                ),
             };
             out.push(Found {
                 object: fq.clone(),
                 code: Code::LintSearchPathMutable,
                 severity,
                 path: format!("function {fq}({})", f.args),
-                message: format!("function `{fq}({})` has no fixed search_path: {why}", f.args),
-                help: format!("`alter function {fq}({}) set search_path = '';` and qualify the names in its body (`public.<table>`)", f.args),
+                message: format!(
+                    "function `{fq}({})` has {}: {why}",
+                    f.args,
+                    if path.is_some() { "a search_path that does not end with pg_temp" } else { "no fixed search_path" }
+                ),
+                help: format!("`alter function {}({}) {};` and qualify the names in its body (`public.<table>`)", qualified(&f.schema, &f.name), f.args, schema_core::sql::SEARCH_PATH_CLAUSE),
             });
         }
     }

@@ -111,29 +111,27 @@ pub fn down(
             };
             // A large down script is split at commit markers: each part is its own transaction
             // (the lock table would overflow otherwise); the record goes with the last part.
-            let parts: Vec<&str> = m
-                .down
-                .split(schema_core::emit::down::COMMIT_MARKER)
-                .collect();
+            let parts = schema_core::sql::comment::split_at_commit_markers(&m.down);
             for (i, part) in parts.iter().enumerate() {
                 let mut tx = client.transaction()?;
-                tx.batch_execute(part).map_err(|source| PgError::Harness {
-                    context: format!(
-                        "reverting {}_{} failed and was rolled back{}",
-                        m.version,
-                        m.name,
-                        if i > 0 {
-                            format!(
-                                " (part {} of {}; the earlier parts stay committed)",
-                                i + 1,
-                                parts.len()
-                            )
-                        } else {
-                            String::new()
-                        }
-                    ),
-                    source,
-                })?;
+                tx.batch_execute(part.as_str())
+                    .map_err(|source| PgError::Harness {
+                        context: format!(
+                            "reverting {}_{} failed and was rolled back{}",
+                            m.version,
+                            m.name,
+                            if i > 0 {
+                                format!(
+                                    " (part {} of {}; the earlier parts stay committed)",
+                                    i + 1,
+                                    parts.len()
+                                )
+                            } else {
+                                String::new()
+                            }
+                        ),
+                        source,
+                    })?;
                 if i + 1 == parts.len() {
                     tx.execute(
                         "delete from supabase_migrations.schema_migrations where version = $1",

@@ -1,5 +1,7 @@
 //! Shared support for schemac's integration tests: workspace paths and the committed generated files.
 
+pub mod oracle;
+
 use schema_core::emit::lock::Lock;
 use schema_pg::postgres::Client;
 use std::path::PathBuf;
@@ -48,6 +50,16 @@ pub fn committed_migration() -> Migration {
         seed: read("seed.sql"),
         lock,
     }
+}
+
+/// The up script of every committed migration, in the order the lock records them (what ships).
+pub fn committed_ups() -> Vec<String> {
+    let lock = Lock::from_json(&read(schema_core::generate::LOCK_FILE))
+        .expect("generated/schema.lock.json parses");
+    lock.migrations
+        .iter()
+        .map(|m| read(&schema_core::generate::migration_paths(m).0))
+        .collect()
 }
 
 /// Loads every policy test file of the bundled schema (`tests/policies/*.yaml`), panicking with

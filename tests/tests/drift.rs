@@ -5,7 +5,7 @@
 use schema_pg::drift::{drift, Finding, Kind};
 use schema_pg::postgres::Client;
 use schema_pg::{install_supabase_platform, shared, GrantMode, TestDatabase};
-use schemac_tests::committed_migration;
+use schemac_tests::{committed_migration, committed_ups};
 
 fn migrated(label: &str) -> (TestDatabase, Client) {
     let db = TestDatabase::create(shared(), label).expect("database");
@@ -15,8 +15,9 @@ fn migrated(label: &str) -> (TestDatabase, Client) {
     )
     .expect("platform");
     let mut c = db.connect_as("postgres").expect("postgres");
-    c.batch_execute(&committed_migration().up)
-        .expect("migration applies");
+    for up in committed_ups() {
+        c.batch_execute(&up).expect("migration applies");
+    }
     (db, c)
 }
 
@@ -123,4 +124,65 @@ fn hand_made_changes_are_found_fixed_and_undone() {
         show(&found),
         "the undo restores the drifted state"
     );
+}
+
+/// Runs `sql` with psql, stopping at the first error.
+fn psql(url: &str, sql: &str) {
+    let bins = schema_pg::PgBinaries::locate().expect("PostgreSQL binaries");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("script.sql");
+    std::fs::write(&file, sql).expect("write script");
+    let out = std::process::Command::new(bins.psql())
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+        .arg(&file)
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "psql failed: {}\n{sql}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn exists(c: &mut Client, sql: &str) -> bool {
+    c.query_one(sql, &[]).expect(sql).get(0)
+}
+
+/// `schemac diff --write` copies live names into comment lines: objects named with a line break
+/// (`\n`, `\r`, U+2028) followed by SQL only ever become comment text. PostgreSQL and psql run the
+/// written migration and its down script: the planted statements never run, and exactly the
+/// expected fixes happen (the extra policy and index dropped, the extra table kept).
+#[test]
+fn hostile_live_names_stay_in_comments() {
+    let (db, mut c) = migrated("drift_hostile");
+    let schema = committed_migration().lock.schema;
+    c.batch_execute(
+        "create table public.\"x\ncreate table public.pwned_drift_table (); --\" ();
+         create policy \"p\rcreate table public.pwned_drift_policy (); --\" on public.messages for select to authenticated using (true);
+         create index \"i\u{2028}create table public.pwned_drift_index (); --\" on public.documents (title);
+         create index \"j\ncreate table public.pwned_drift_index2 (); --\" on public.documents (created_at);",
+    )
+    .expect("hostile objects");
+    let found = drift(&mut c, &schema).expect("drift");
+    assert_eq!(found.len(), 4, "{}", show(&found));
+    let (up, down) = schema_pg::drift::migration_scripts(&found);
+    assert!(up.contains("\n-- extra policy p create table public.pwned_drift_policy (); --"));
+    let pwned = "select exists (select from pg_class where relname like 'pwned%')";
+    let policy =
+        "select exists (select from pg_policies where policyname like 'p%pwned_drift_policy%')";
+    let index = "select exists (select from pg_class where relname like 'i%pwned_drift_index%')";
+    let table = "select exists (select from pg_class where relname like 'x%pwned_drift_table%')";
+    psql(&db.url_for("postgres"), &up);
+    assert!(
+        !exists(&mut c, pwned),
+        "the migration ran a planted statement"
+    );
+    assert!(!exists(&mut c, policy) && !exists(&mut c, index));
+    assert!(exists(&mut c, table), "extra tables are never dropped");
+    psql(&db.url_for("postgres"), &down);
+    assert!(
+        !exists(&mut c, pwned),
+        "the down script ran a planted statement"
+    );
+    assert!(exists(&mut c, policy) && exists(&mut c, index));
 }

@@ -7,7 +7,7 @@ use schema_core::lint::{self, Finding};
 use schema_core::{render, Code, Compilation, Diagnostic, Severity, Sources};
 use schema_pg::lint_live::{self, LiveOptions, LiveReport};
 use schema_pg::GrantMode;
-use schemac_tests::{apply, committed_migration, platform_db, workspace_root};
+use schemac_tests::{apply, committed_migration, committed_ups, platform_db, workspace_root};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -18,6 +18,9 @@ const LIVE_ONLY: &[Code] = &[
     Code::LintMultiplePermissive,
     Code::LintSearchPathMutable,
     Code::LintPolicyToPublic,
+    Code::LintNoPrimaryKey,
+    Code::LintAuthUsersExposed,
+    Code::LintSecurityDefinerView,
 ];
 
 fn lint_codes() -> Vec<Code> {
@@ -171,6 +174,21 @@ fn fixing_the_planted_problem_silences_the_finding() {
             "[team_id, user_id, title]",
         ),
         (
+            "definer_function_executable.yaml",
+            "    grant: [authenticated]\n",
+            "    grant: [authenticated]\n    expose_definer: true\n",
+        ),
+        (
+            "fkey_to_auth_unique.yaml",
+            "phone: { type: text, references: \"auth.users(phone)\", on_delete: cascade }",
+            "user_id: { type: uuid, references: \"auth.users(id)\", on_delete: cascade }",
+        ),
+        (
+            "sensitive_columns_exposed.yaml",
+            "for: select, authenticated: true",
+            "for: select, owner: owner_id",
+        ),
+        (
             "volatile_function_in_policy.yaml",
             "    security: definer\n",
             "    security: definer\n    volatility: stable\n",
@@ -295,6 +313,13 @@ fn live_lint_finds_the_planted_problems_of_a_naive_database() {
         ("database:public.handle_new_user L0011 function public.handle_new_user()", Severity::Error),
         ("database:public.messages L0010 index messages_created_idx", Severity::Warning),
         ("database:extension.pg_trgm L0014 extension pg_trgm", Severity::Warning),
+        ("database:public.promote L0019 function public.promote(uid uuid)", Severity::Error),
+        ("database:public.event_log L0020 table public.event_log", Severity::Warning),
+        ("database:public.sms_contacts L0021 foreign key sms_contacts_phone_fkey", Severity::Error),
+        ("database:public.legacy_keys L0022 table public.legacy_keys", Severity::Error),
+        ("database:public.user_emails L0023 view public.user_emails", Severity::Error),
+        ("database:public.user_emails L0024 view public.user_emails", Severity::Error),
+        ("database:public.recent_feedback L0024 view public.recent_feedback", Severity::Error),
     ];
     let mut seen_codes = BTreeSet::new();
     for (line, severity) in expect {
@@ -335,14 +360,31 @@ fn live_lint_finds_the_planted_problems_of_a_naive_database() {
 #[test]
 fn live_lint_of_the_generated_migration_is_clean() {
     let m = committed_migration();
+    // What the schema says the API roles may execute (`expose_definer: true`).
+    let text = std::fs::read_to_string(workspace_root().join("schema.yaml")).expect("schema.yaml");
+    let (_, c) = compiled("schema.yaml", &text);
+    let opts = LiveOptions {
+        exposed_definers: c
+            .ir
+            .expect("compiles")
+            .hints
+            .exposed_definers
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect(),
+        ..LiveOptions::default()
+    };
+    assert_eq!(opts.exposed_definers, ["create_api_key"]);
     for (mode, label) in [
         (GrantMode::NoAutoGrant, "lint_generated"),
         (GrantMode::LegacyDefaultGrants, "lint_generated_legacy"),
     ] {
         let (_db, mut pg) = platform_db(label, mode);
-        apply(&mut pg, "up migration", &m.up);
+        for up in committed_ups() {
+            apply(&mut pg, "up migration", &up);
+        }
         apply(&mut pg, "seed", &m.seed);
-        let report = lint_live::lint_database(&mut pg, &LiveOptions::default()).expect("lint");
+        let report = lint_live::lint_database(&mut pg, &opts).expect("lint");
         assert!(
             report.tables >= 9,
             "the migration created the app tables: {}",
@@ -354,4 +396,38 @@ fn live_lint_of_the_generated_migration_is_clean() {
             live_text(&report)
         );
     }
+}
+
+/// L0011 reports a `security definer` function whose search_path leaves `pg_temp` out (searched
+/// first for tables and types): the functions of the first committed migration (written with
+/// `search_path = ''`) are reported until the hardening migration replaces them.
+#[test]
+fn live_lint_reports_definer_functions_shadowable_through_pg_temp() {
+    let ups = committed_ups();
+    assert!(ups.len() >= 2, "the hardening migration is committed");
+    let (_db, mut pg) = platform_db("lint_pg_temp", GrantMode::NoAutoGrant);
+    apply(&mut pg, "first migration", &ups[0]);
+    let report = lint_live::lint_database(&mut pg, &LiveOptions::default()).expect("lint");
+    let shadowable: Vec<&Diagnostic> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == Code::LintSearchPathMutable && d.severity == Severity::Error)
+        .collect();
+    assert!(
+        shadowable.len() >= 5 && shadowable.iter().all(|d| d.message.contains("pg_temp")),
+        "{}",
+        live_text(&report)
+    );
+    for up in &ups[1..] {
+        apply(&mut pg, "later migration", up);
+    }
+    let report = lint_live::lint_database(&mut pg, &LiveOptions::default()).expect("lint");
+    assert!(
+        !report
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::LintSearchPathMutable),
+        "{}",
+        live_text(&report)
+    );
 }

@@ -2,7 +2,7 @@
 
 use schema_pg::postgres::Client;
 use schema_pg::{act_as, Actor, GrantMode};
-use schemac_tests::{apply, committed_migration, platform_db};
+use schemac_tests::{apply, committed_ups, platform_db};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -140,9 +140,10 @@ fn exact(pg: &mut Client, visible: &str, k: i64) -> Vec<Uuid> {
 
 #[test]
 fn match_document_chunks_returns_least_k_readable_and_uses_hnsw_only_for_many() {
-    let m = committed_migration();
     let (_db, mut pg) = platform_db("vector_search", GrantMode::NoAutoGrant);
-    apply(&mut pg, "up migration", &m.up);
+    for up in committed_ups() {
+        apply(&mut pg, "committed migration", &up);
+    }
     load(&mut pg);
 
     // (actor, visibility as SQL over d = documents, readable chunks, walks the index)

@@ -334,7 +334,10 @@ impl<'a> Access<'a> {
                     return if column_default_is_uid(table, column) {
                         Truth::Yes
                     } else {
-                        Truth::Maybe(format!("`{column}` takes its default"))
+                        Truth::Maybe(format!(
+                            "{} takes its default",
+                            crate::emit::markdown::code(column)
+                        ))
                     };
                 }
                 yes_if(actor == self.column_user(&table.name, column))
@@ -372,7 +375,7 @@ impl<'a> Access<'a> {
                     Command::Insert => check.as_deref().or(using.as_deref()),
                     _ => using.as_deref().or(check.as_deref()),
                 };
-                Truth::Maybe(format!("`{}`", text.unwrap_or("custom")))
+                Truth::Maybe(crate::emit::markdown::code(text.unwrap_or("custom")))
             }
         }
     }
@@ -537,7 +540,10 @@ mod tests {
                     return if column_default_is_uid(table, column) {
                         Truth::Yes
                     } else {
-                        Truth::Maybe(format!("`{column}` takes its default"))
+                        Truth::Maybe(format!(
+                            "{} takes its default",
+                            crate::emit::markdown::code(column)
+                        ))
                     };
                 }
                 yes_if(actor == column_user(schema, &table.name, column))
@@ -581,7 +587,7 @@ mod tests {
                     Command::Insert => check.as_deref().or(using.as_deref()),
                     _ => using.as_deref().or(check.as_deref()),
                 };
-                Truth::Maybe(format!("`{}`", text.unwrap_or("custom")))
+                Truth::Maybe(crate::emit::markdown::code(text.unwrap_or("custom")))
             }
         }
     }

@@ -2,14 +2,13 @@
 
 use super::access::{Access, Actor, Outcome};
 use super::up::policies;
-use super::{finish, header, EmitOptions};
+use super::{finish, header, markdown, EmitOptions};
 use crate::ir::{Command, Schema};
 use std::fmt::Write;
 
 pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
     let mut out = String::new();
-    let h = header("", opts);
-    let _ = writeln!(out, "<!--{}-->", h.trim_end());
+    out.push_str(&header("<!--", opts));
     let _ = writeln!(out, "# Access matrix\n");
     let _ = writeln!(
         out,
@@ -29,7 +28,7 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
     for t in &schema.tables {
         let _ = writeln!(out, "\n## `{}`\n", t.name);
         if let Some(c) = &t.comment {
-            let _ = writeln!(out, "{c}\n");
+            let _ = writeln!(out, "{}\n", markdown::text(c));
         }
         if !t.rls {
             let _ = writeln!(out, "**Row level security is disabled on this table.**\n");
@@ -47,12 +46,12 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
         if !ps.is_empty() {
             let _ = writeln!(out, "\nPolicies:\n");
             for p in ps {
-                let _ = write!(out, "- `{}`", p.name);
+                let _ = write!(out, "- {}", markdown::code(&p.name));
                 if let Some(u) = &p.using {
-                    let _ = write!(out, " using `{u}`");
+                    let _ = write!(out, " using {}", markdown::code(u));
                 }
                 if let Some(c) = &p.check {
-                    let _ = write!(out, " with check `{c}`");
+                    let _ = write!(out, " with check {}", markdown::code(c));
                 }
                 out.push('\n');
             }
@@ -74,7 +73,7 @@ fn cell(o: &Outcome, ncols: usize) -> String {
     };
     match o {
         Outcome::Allowed(c) => format!("yes{}", cols(c)),
-        Outcome::Conditional(why, c) => format!("if {}{}", why.replace('|', "\\|"), cols(c)),
+        Outcome::Conditional(why, c) => format!("if {}{}", markdown::cell(why), cols(c)),
         Outcome::Filtered => "0 rows".into(),
         Outcome::Refused => "refused".into(),
     }

@@ -3,6 +3,7 @@
 use super::{finish, header, EmitOptions};
 use crate::ir::{self, Command, Condition, DbRole, Helper, Returns, Rule, Schema, SqlType};
 use crate::sql::ident::{dollar_quote, list, literal, qname, qualified, quote};
+use crate::sql::{self, comment};
 use crate::types;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -184,7 +185,7 @@ pub(crate) fn create_index(t: &ir::Table, ix: &ir::Index, vs: Option<&str>) -> S
         .collect();
     let mut out = String::new();
     if let Some(r) = &ix.reason {
-        let _ = writeln!(out, "-- added by schemac: {r}");
+        let _ = writeln!(out, "{}", comment::line(&format!("added by schemac: {r}")));
     }
     let _ = write!(
         out,
@@ -260,16 +261,29 @@ impl<'a> HelperRoles<'a> {
 
 pub(crate) fn helper(schema: &Schema, h: &Helper) -> String {
     let hs = &schema.helpers_schema;
+    let definer = |about: &str, head: String, body: String| {
+        format!(
+            "{}\n{head}\nsecurity definer\n{}\nas {};",
+            comment::lines(about),
+            sql::SEARCH_PATH_CLAUSE,
+            dollar_quote(&body)
+        )
+    };
     match h {
-        Helper::HasRole { name, table, column, user_column, arg_type } => format!(
-            "-- True when the current user has the given app role. Security definer so policies can read\n\
-             -- the role without granting users access to other rows; the role column is not writable by users.\n\
-             create function {}(\"role\" {})\nreturns boolean\nlanguage sql\nstable\nsecurity definer\nset search_path = ''\nas $$\n  select exists (\n    select 1 from {}\n    where {} = (select auth.uid()) and {} = $1\n  )\n$$;",
-            qualified(hs, name),
-            types::sql(arg_type, None),
-            qualified("public", table),
-            quote(user_column),
-            quote(column)
+        Helper::HasRole { name, table, column, user_column, arg_type } => definer(
+            "True when the current user has the given app role. Security definer so policies can read\n\
+             the role without granting users access to other rows; the role column is not writable by users.",
+            format!(
+                "create function {}(\"role\" {})\nreturns boolean\nlanguage sql\nstable",
+                qualified(hs, name),
+                types::sql(arg_type, None)
+            ),
+            format!(
+                "\n  select exists (\n    select 1 from {}\n    where {} = (select auth.uid()) and {} = $1\n  )\n",
+                qualified("public", table),
+                quote(user_column),
+                quote(column)
+            ),
         ),
         Helper::MemberKeys { name, through, key, key_type, user_column, role_filter, .. } => {
             let mut filter = String::new();
@@ -283,45 +297,67 @@ pub(crate) fn helper(schema: &Schema, h: &Helper) -> String {
                     types::sql(ty, None)
                 );
             }
-            format!(
-                "-- The `{key}` values of the `{through}` rows of the current user{}. Security definer so\n\
-                 -- policies can use it without recursing into the policies of `{through}`.\n\
-                 create function {}()\nreturns setof {}\nlanguage sql\nstable\nsecurity definer\nset search_path = ''\nas $$\n  select {}\n  from {}\n  where {} = (select auth.uid()){}\n$$;",
-                role_filter.as_ref().map(|(_, r, _)| format!(" with role {}", r.join(" or "))).unwrap_or_default(),
-                qualified(hs, name),
-                types::sql(key_type, None),
-                quote(key),
-                qualified("public", through),
-                quote(user_column),
-                filter
+            definer(
+                &format!(
+                    "The `{key}` values of the `{through}` rows of the current user{}. Security definer so\n\
+                     policies can use it without recursing into the policies of `{through}`.",
+                    role_filter.as_ref().map(|(_, r, _)| format!(" with role {}", r.join(" or "))).unwrap_or_default()
+                ),
+                format!(
+                    "create function {}()\nreturns setof {}\nlanguage sql\nstable",
+                    qualified(hs, name),
+                    types::sql(key_type, None)
+                ),
+                format!(
+                    "\n  select {}\n  from {}\n  where {} = (select auth.uid()){}\n",
+                    quote(key),
+                    qualified("public", through),
+                    quote(user_column),
+                    filter
+                ),
             )
         }
-        Helper::OwnerIdsWithRole { name, arg_type } => format!(
-            "-- The current user's id, plus every user's id when the current user has the given role: lets\n\
-             -- \"owner or admin\" policies use one indexable `owner = any (...)` condition instead of an OR.\n\
-             create function {}(\"role\" {})\nreturns setof uuid\nlanguage sql\nstable\nsecurity definer\nset search_path = ''\nas $$\n  select (select auth.uid())\n  union all\n  select u.\"id\" from \"auth\".\"users\" u where (select {}($1))\n$$;",
-            qualified(hs, name),
-            types::sql(arg_type, None),
-            qualified(hs, "has_role")
+        Helper::OwnerIdsWithRole { name, arg_type } => definer(
+            "The current user's id, plus every user's id when the current user has the given role: lets\n\
+             \"owner or admin\" policies use one indexable `owner = any (...)` condition instead of an OR.",
+            format!(
+                "create function {}(\"role\" {})\nreturns setof uuid\nlanguage sql\nstable",
+                qualified(hs, name),
+                types::sql(arg_type, None)
+            ),
+            format!(
+                "\n  select (select auth.uid())\n  union all\n  select u.\"id\" from \"auth\".\"users\" u where (select {}($1))\n",
+                qualified(hs, "has_role")
+            ),
         ),
-        Helper::OwnerBound { name, table, column, user_column, arg_type, upper } => format!(
-            "-- The {} owner id the current user reads as an owner: their own id, or the {} uuid when they\n\
-             -- have the given role. \"Owner or admin\" policies compare the owner column with both bounds: one\n\
-             -- index range condition whose cost does not grow with the number of users.\n\
-             create function {}(\"role\" {})\nreturns uuid\nlanguage sql\nstable\nsecurity definer\nset search_path = ''\nas $$\n  select case\n    when exists (select 1 from {} where {} = (select auth.uid()) and {} = $1)\n      then {}::uuid\n    else (select auth.uid())\n  end\n$$;",
-            if *upper { "highest" } else { "lowest" },
-            if *upper { "largest" } else { "smallest" },
-            qualified(hs, name),
-            types::sql(arg_type, None),
-            qualified("public", table),
-            quote(user_column),
-            quote(column),
-            literal(if *upper { "ffffffff-ffff-ffff-ffff-ffffffffffff" } else { "00000000-0000-0000-0000-000000000000" })
+        Helper::OwnerBound { name, table, column, user_column, arg_type, upper } => definer(
+            if *upper {
+                "The highest owner id the current user reads as an owner: their own id, or the largest uuid when\n\
+                 they have the given role. \"Owner or admin\" policies compare the owner column with both bounds:\n\
+                 one index range condition whose cost does not grow with the number of users."
+            } else {
+                "The lowest owner id the current user reads as an owner: their own id, or the smallest uuid when\n\
+                 they have the given role. \"Owner or admin\" policies compare the owner column with both bounds:\n\
+                 one index range condition whose cost does not grow with the number of users."
+            },
+            format!(
+                "create function {}(\"role\" {})\nreturns uuid\nlanguage sql\nstable",
+                qualified(hs, name),
+                types::sql(arg_type, None)
+            ),
+            format!(
+                "\n  select case\n    when exists (select 1 from {} where {} = (select auth.uid()) and {} = $1)\n      then {}::uuid\n    else (select auth.uid())\n  end\n",
+                qualified("public", table),
+                quote(user_column),
+                quote(column),
+                literal(if *upper { "ffffffff-ffff-ffff-ffff-ffffffffffff" } else { "00000000-0000-0000-0000-000000000000" })
+            ),
         ),
         Helper::SetUpdatedAt { name } => format!(
-            "-- Keeps `updated_at` current on every update (shared by all tables with `timestamps: true`).\n\
-             create function {}()\nreturns trigger\nlanguage plpgsql\nset search_path = ''\nas $$\nbegin\n  new.updated_at := now();\n  return new;\nend\n$$;",
-            qualified(hs, name)
+            "{}\ncreate function {}()\nreturns trigger\nlanguage plpgsql\n{}\nas $$\nbegin\n  new.updated_at := now();\n  return new;\nend\n$$;",
+            comment::line("Keeps `updated_at` current on every update (shared by all tables with `timestamps: true`)."),
+            qualified(hs, name),
+            sql::SEARCH_PATH_CLAUSE
         ),
     }
 }
@@ -390,13 +426,11 @@ pub(crate) fn create_function(f: &ir::Function, vs: Option<&str>) -> String {
     };
     let mut out = String::new();
     if let Some(c) = &f.comment {
-        for line in c.lines() {
-            let _ = writeln!(out, "-- {line}");
-        }
+        let _ = writeln!(out, "{}", comment::lines(c));
     }
     let _ = write!(
         out,
-        "create function {}({})\nreturns {returns}\nlanguage {}\n{}\n{}set search_path = ''\nas {};",
+        "create function {}({})\nreturns {returns}\nlanguage {}\n{}\n{}{}\nas {};",
         qualified(&f.schema, &f.name),
         args.join(", "),
         match f.language {
@@ -408,7 +442,12 @@ pub(crate) fn create_function(f: &ir::Function, vs: Option<&str>) -> String {
             ir::Volatility::Stable => "stable",
             ir::Volatility::Immutable => "immutable",
         },
-        if f.security_definer { "security definer\n" } else { "" },
+        if f.security_definer {
+            "security definer\n"
+        } else {
+            ""
+        },
+        sql::SEARCH_PATH_CLAUSE,
         dollar_quote(&format!("\n{}\n", f.body.trim_end()))
     );
     out
@@ -494,7 +533,29 @@ pub(crate) fn grants(t: &ir::Table) -> Vec<String> {
             }
         }
     }
+    s.extend(sequence_revokes(t));
     s
+}
+
+/// Identity sequences are revoked like their tables (Supabase's legacy default privileges grant
+/// `anon` and `authenticated` everything on new sequences: `setval` could break inserts and
+/// `last_value` leaks row counts) and granted nothing: PostgreSQL draws identity values for an
+/// insert without checking privileges on the sequence.
+pub(crate) fn sequence_revokes(t: &ir::Table) -> Vec<String> {
+    t.columns
+        .iter()
+        .filter(|c| c.identity.is_some())
+        .map(|c| sequence_revoke(&t.name, &c.name))
+        .collect()
+}
+
+/// The revoke of one column's identity sequence (found by PostgreSQL, so renames do not matter).
+pub(crate) fn sequence_revoke(table: &str, column: &str) -> String {
+    crate::sql::grant::revoke_column_sequence(
+        &qualified("public", table),
+        column,
+        &["anon", "authenticated", "service_role"],
+    )
 }
 
 /// `create type ... as enum` and its comment.
@@ -659,7 +720,7 @@ pub fn policies(schema: &Schema, t: &ir::Table) -> Vec<Policy> {
             let labels: Vec<String> = rules.iter().filter_map(|r| r.label.clone()).collect();
             let mut sql = String::new();
             if !labels.is_empty() {
-                let _ = writeln!(sql, "-- {}", labels.join("; "));
+                let _ = writeln!(sql, "{}", comment::line(&labels.join("; ")));
             }
             let _ = write!(
                 sql,

@@ -214,6 +214,9 @@ pub struct Function {
     pub body: Name,
     /// Roles allowed to execute (default: none but the owner and service_role).
     pub grant: Option<Vec<Name>>,
+    /// `expose_definer: true`: a `security definer` function is meant to be called by `anon` or
+    /// `authenticated` (silences lint L0019).
+    pub expose_definer: Option<Spanned<bool>>,
     pub comment: Option<String>,
 }
 

@@ -955,6 +955,7 @@ impl Reader<'_> {
             "volatility",
             "body",
             "grant",
+            "expose_definer",
             "comment",
         ];
         let path = format!("functions.{}", name.value);
@@ -969,6 +970,7 @@ impl Reader<'_> {
         let grant = m
             .get("grant")
             .map(|g| self.names(g, &m.child("grant"), "a role name"));
+        let expose_definer = self.opt_bool(&m, "expose_definer");
         let comment = self.opt_string(&m, "comment");
         Some(Function {
             name,
@@ -980,6 +982,7 @@ impl Reader<'_> {
             volatility,
             body: body?,
             grant,
+            expose_definer,
             comment,
         })
     }
@@ -1115,11 +1118,10 @@ pub fn parse_suite(
     if let Some(n) = m.get("fixtures") {
         for (table, tn) in r.entries(n, "fixtures") {
             for (col, v) in r.entries(tn, &format!("fixtures.{}", table.value)) {
-                if let Some(sql) = r.scalar(
-                    v,
-                    &format!("fixtures.{}.{}", table.value, col.value),
-                    "an SQL expression",
-                ) {
+                let fpath = format!("fixtures.{}.{}", table.value, col.value);
+                if let Some(sql) = r.scalar(v, &fpath, "an SQL expression").filter(|sql| {
+                    crate::expr::single_expression(sql, &fpath, "a fixture value", r.diags)
+                }) {
                     suite.fixtures.push(FixtureOverride {
                         table: table.value.clone(),
                         column: col.value,
@@ -1155,6 +1157,9 @@ pub fn parse_suite(
                     let (Some(who), Some(sql), Some(expect)) = (who, sql, expect) else {
                         continue;
                     };
+                    if !crate::expr::single_statement(&sql, &spath, "a step", r.diags) {
+                        continue;
+                    }
                     let role = if who.value == "postgres" {
                         StepRole::Postgres
                     } else if let Some(a) = Actor::from_name(&who.value) {

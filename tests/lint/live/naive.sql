@@ -136,3 +136,27 @@ $$;
 -- PLANTED: the same index twice.
 create index messages_created_idx on public.messages (created_at);
 create index messages_created_at_idx on public.messages (created_at);
+
+-- PLANTED: a security definer function in public that the API roles may execute (legacy
+-- default privileges grant it to anon and authenticated).
+create function public.promote(uid uuid) returns void language sql security definer
+  set search_path = pg_catalog, pg_temp as $$ select $$;
+
+-- PLANTED: a table without a primary key.
+create table public.event_log (at timestamptz not null default now(), what text);
+alter table public.event_log enable row level security;
+
+-- PLANTED: a foreign key to auth.users(phone), a unique constraint Supabase Auth manages.
+create table public.sms_contacts (
+  id bigint generated always as identity primary key,
+  phone text references auth.users (phone)
+);
+create index sms_contacts_phone_idx on public.sms_contacts (phone);
+alter table public.sms_contacts enable row level security;
+
+-- PLANTED: credentials in a table without row level security.
+create table public.legacy_keys (id bigint generated always as identity primary key, api_key text);
+
+-- PLANTED: a view over auth.users (also a security definer view), and a plain definer view.
+create view public.user_emails as select id, email from auth.users;
+create view public.recent_feedback as select id, body from public.feedback;
