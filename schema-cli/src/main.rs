@@ -44,6 +44,41 @@ pub(crate) struct Input {
     pub(crate) format: Format,
 }
 
+/// Where and how `generate` writes the TypeScript `Database` types.
+#[derive(clap::Args)]
+struct TypesArgs {
+    /// Path of the TypeScript types for supabase-js, relative to the output directory.
+    #[arg(long = "types", value_name = "PATH", default_value = schema_core::emit::typescript::DEFAULT_PATH)]
+    path: String,
+    /// Do not write the TypeScript types.
+    #[arg(long = "no-types", conflicts_with = "path")]
+    none: bool,
+    /// Improvement over `supabase gen types`: `Insert`/`Update` mark the columns the API roles
+    /// may not write (by the generated grants) as `?: never`.
+    #[arg(long = "types-grant-aware")]
+    grant_aware: bool,
+}
+
+impl TypesArgs {
+    /// The path, checked to stay inside the output directory.
+    fn path(&self) -> anyhow::Result<Option<String>> {
+        if self.none {
+            return Ok(None);
+        }
+        let p = Path::new(&self.path);
+        let inside = !self.path.is_empty()
+            && p.components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if !inside {
+            anyhow::bail!(
+                "--types `{}` must be a relative path inside the output directory (no `..`, not absolute)",
+                self.path
+            );
+        }
+        Ok(Some(self.path.replace('\\', "/")))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Compile the schema and write migrations, down scripts, policies.md, models.rs, seed.sql.
@@ -68,6 +103,8 @@ enum Command {
         /// database you keep.
         #[arg(long)]
         reset: bool,
+        #[command(flatten)]
+        types: TypesArgs,
     },
     /// Check the schema and print diagnostics; write nothing.
     Validate {
@@ -87,6 +124,15 @@ enum Command {
     Bench(bench_cmd::BenchArgs),
     /// Apply, revert or list the migrations of `generated/` on a live database.
     Migrate(migrate_cmd::MigrateArgs),
+    /// Print the JSON Schema of schema.yaml (for editors: `# yaml-language-server: $schema=...`).
+    Schema {
+        /// As JSON Schema (draft-07); the only format.
+        #[arg(long, required = true)]
+        json: bool,
+        /// Write it to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Compare a live database with the schema (missing, extra, different objects, by meaning);
     /// `--write` turns the drift into a migration.
     Diff(diff_cmd::DiffArgs),
@@ -147,6 +193,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench_cmd::run(args),
         Command::Migrate(args) => migrate_cmd::run(args),
         Command::Diff(args) => diff_cmd::run(args),
+        Command::Schema { json: _, out } => {
+            let text = schema_core::json_schema::document();
+            match out {
+                Some(path) => {
+                    let files = [schema_core::generate::OutFile {
+                        path: path.to_string_lossy().to_string(),
+                        contents: text,
+                    }];
+                    fsio::write_all(Path::new(""), &files, &[])?;
+                }
+                None => print!("{text}"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Validate { input, rust } => {
             let (_, c) = rust_input::compile(&input, &rust)?;
             Ok(if c.has_errors() {
@@ -163,7 +223,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             version,
             name,
             reset,
+            types,
         } => {
+            let types_path = types.path()?;
             let (sources, c) = rust_input::compile(&input, &rust)?;
             let Some(ir) = c.ir else {
                 return Ok(ExitCode::from(1));
@@ -193,6 +255,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let opts = GenerateOptions {
                 emit: schema_core::emit::EmitOptions {
                     source_name: file_name,
+                    types_path,
+                    typescript: schema_core::emit::typescript::TsOptions {
+                        grant_aware: types.grant_aware,
+                    },
                 },
                 version,
                 name,

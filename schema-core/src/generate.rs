@@ -132,6 +132,12 @@ pub fn plan(
             (
                 emit::policies_md::document(schema, &opts.emit),
                 emit::rust::models(schema, &opts.emit),
+                opts.emit.types_path.as_ref().map(|path| {
+                    (
+                        path.clone(),
+                        emit::typescript::database_types(schema, &opts.emit),
+                    )
+                }),
                 emit::seed::seed(schema, &opts.emit),
             )
         });
@@ -139,11 +145,14 @@ pub fn plan(
     })
 }
 
+/// `policies.md`, `models.rs`, the TypeScript types (path and text, when asked for) and `seed.sql`.
+type Derived = (String, String, Option<(String, String)>, String);
+
 fn plan_with(
     schema: &Schema,
     lock: Option<&Lock>,
     opts: &GenerateOptions,
-    derived: std::thread::ScopedJoinHandle<'_, (String, String, String)>,
+    derived: std::thread::ScopedJoinHandle<'_, Derived>,
 ) -> Result<Plan, PlanError> {
     let mut files = Vec::new();
     let mut keep = Vec::new();
@@ -288,7 +297,7 @@ fn plan_with(
     };
     let lock_json = lock.to_json();
     // Emitters cannot fail; a panic in the other thread is passed on unchanged.
-    let (policies_md, models, seed) = derived
+    let (policies_md, models, types, seed) = derived
         .join()
         .unwrap_or_else(|e| std::panic::resume_unwind(e));
     files.push(OutFile {
@@ -299,6 +308,9 @@ fn plan_with(
         path: "models.rs".into(),
         contents: models,
     });
+    if let Some((path, contents)) = types {
+        files.push(OutFile { path, contents });
+    }
     files.push(OutFile {
         path: "seed.sql".into(),
         contents: seed,

@@ -9,6 +9,7 @@ pub mod emit;
 pub mod expr;
 pub mod generate;
 pub mod ir;
+pub mod json_schema;
 pub mod lint;
 pub mod lower;
 pub mod render;

@@ -147,6 +147,7 @@ fn free_text_stays_in_comments() {
     let schema = compile(&yaml);
     let opts = EmitOptions {
         source_name: "schema\n.yaml; create table public.pwned_source ();".into(),
+        ..EmitOptions::default()
     };
     let up_sql = up::migration(&schema, &opts);
     let down_sql = down::migration(&schema, &opts);
@@ -197,6 +198,7 @@ fn policies_md_keeps_its_structure() {
         &schema,
         &EmitOptions {
             source_name: "x --> <b>y</b>\n# z".into(),
+            ..EmitOptions::default()
         },
     );
     let mut headings = 0;

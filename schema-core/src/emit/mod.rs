@@ -9,6 +9,7 @@ pub mod policies_md;
 pub mod probe;
 pub mod rust;
 pub mod seed;
+pub mod typescript;
 pub mod up;
 
 /// Options shared by emitters.
@@ -16,12 +17,19 @@ pub mod up;
 pub struct EmitOptions {
     /// The schema file name as shown in headers (`schema.yaml`); never an absolute path.
     pub source_name: String,
+    /// Where `generate` writes the TypeScript `Database` types, relative to the output directory
+    /// (`None`: not written).
+    pub types_path: Option<String>,
+    /// Opt-in improvements of the TypeScript types over Supabase's generator.
+    pub typescript: typescript::TsOptions,
 }
 
 impl Default for EmitOptions {
     fn default() -> Self {
         EmitOptions {
             source_name: "schema.yaml".into(),
+            types_path: Some(typescript::DEFAULT_PATH.into()),
+            typescript: typescript::TsOptions::default(),
         }
     }
 }

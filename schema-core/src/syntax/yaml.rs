@@ -21,6 +21,17 @@ pub fn parse(source: SourceId, text: &str, diags: &mut Diagnostics) -> File {
     r.file(&root)
 }
 
+/// The document as JSON, the way a YAML language server sees it (plain scalars that look like
+/// booleans, numbers or null become those): what `crate::json_schema` describes. `None` if the
+/// text is not YAML (then `parse` reports why).
+pub fn to_json_value(text: &str) -> Option<serde_json::Value> {
+    // As `Sources::add` does: a leading byte-order mark is not part of the document.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut diags = Diagnostics::default();
+    let node = load(SourceId(0), text, &mut diags)?;
+    Some(to_json(&node))
+}
+
 /// Loads the YAML node tree (duplicate keys are errors, scalars keep whether they were quoted);
 /// a syntax error becomes a diagnostic.
 fn load(source: SourceId, text: &str, diags: &mut Diagnostics) -> Option<Node> {
@@ -127,6 +138,116 @@ fn marker_span(s: &marked_yaml::Span) -> Span {
 
 fn scalar_name(s: &MarkedScalarNode) -> Name {
     Spanned::new(s.as_str().to_string(), marker_span(s.span()))
+}
+
+/// The keys each mapping of the schema language accepts: the one table the reader checks against
+/// and `crate::json_schema` describes, so the two cannot disagree.
+pub mod keys {
+    /// Keys of the top level of a schema file.
+    pub const FILE: &[&str] = &[
+        "target",
+        "helpers_schema",
+        "extensions",
+        "enums",
+        "roles",
+        "tables",
+        "functions",
+        "triggers",
+        "seed",
+        "allow_destructive",
+    ];
+    /// Keys of an entry of `extensions` written as a mapping.
+    pub const EXTENSION: &[&str] = &["name", "schema"];
+    /// Keys of an enum written as a mapping.
+    pub const ENUM: &[&str] = &["values", "comment"];
+    /// Keys of `roles`.
+    pub const ROLES: &[&str] = &["table", "column", "user_column", "jwt"];
+    /// Keys of a table.
+    pub const TABLE: &[&str] = &[
+        "comment",
+        "columns",
+        "primary_key",
+        "unique",
+        "checks",
+        "foreign_keys",
+        "indexes",
+        "timestamps",
+        "realtime",
+        "rls",
+        "policies",
+        "grants",
+        "renamed_from",
+    ];
+    /// Keys of a column written as a mapping.
+    pub const COLUMN: &[&str] = &[
+        "type",
+        "nullable",
+        "default",
+        "primary_key",
+        "unique",
+        "check",
+        "references",
+        "on_delete",
+        "identity",
+        "generated",
+        "comment",
+        "renamed_from",
+        "using",
+    ];
+    /// Keys of an entry of a table's `foreign_keys`.
+    pub const FOREIGN_KEY: &[&str] = &["columns", "references", "on_delete"];
+    /// Keys of an entry of a table's `indexes`.
+    pub const INDEX: &[&str] = &[
+        "name", "columns", "using", "opclass", "with", "unique", "where",
+    ];
+    /// Keys of `realtime` written as a mapping.
+    pub const REALTIME: &[&str] = &["replica_identity"];
+    /// Keys of a policy rule.
+    pub const POLICY: &[&str] = &[
+        "name",
+        "for",
+        "to",
+        "owner",
+        "role",
+        "member",
+        "parent",
+        "authenticated",
+        "public",
+        "using",
+        "check",
+    ];
+    /// Keys of a policy's `member`.
+    pub const MEMBER: &[&str] = &[
+        "through",
+        "column",
+        "key",
+        "user_column",
+        "roles",
+        "role_column",
+    ];
+    /// Keys of a policy's `parent` written as a mapping.
+    pub const PARENT: &[&str] = &["column", "owner"];
+    /// Keys of one role's entry in a table's `grants` (the commands).
+    pub const GRANT: &[&str] = &["select", "insert", "update", "delete"];
+    /// Keys of a grant written as `{ except: [...] }`.
+    pub const GRANT_EXCEPT: &[&str] = &["except"];
+    /// Keys of a function.
+    pub const FUNCTION: &[&str] = &[
+        "schema",
+        "args",
+        "returns",
+        "language",
+        "security",
+        "volatility",
+        "body",
+        "grant",
+        "expose_definer",
+        "comment",
+    ];
+    /// Keys of a trigger.
+    pub const TRIGGER: &[&str] = &["table", "timing", "events", "for_each", "function"];
+    /// Keys of an entry of `seed`.
+    pub const SEED: &[&str] = &["table", "rows"];
 }
 
 fn is_null(s: &MarkedScalarNode) -> bool {
@@ -387,18 +508,7 @@ impl Reader<'_> {
     }
 
     fn file(&mut self, root: &Node) -> File {
-        const KEYS: &[&str] = &[
-            "target",
-            "helpers_schema",
-            "extensions",
-            "enums",
-            "roles",
-            "tables",
-            "functions",
-            "triggers",
-            "seed",
-            "allow_destructive",
-        ];
+        const KEYS: &[&str] = keys::FILE;
         let mut f = File::default();
         let Some(m) = self.map(root, "", KEYS) else {
             return f;
@@ -413,7 +523,7 @@ impl Reader<'_> {
                         name: scalar_name(s),
                         schema: None,
                     });
-                } else if let Some(em) = self.map(e, &path, &["name", "schema"]) {
+                } else if let Some(em) = self.map(e, &path, keys::EXTENSION) {
                     if let Some(name) = self.req_scalar(&em, "name", "an extension name") {
                         let schema = self.opt_scalar(&em, "schema", "a schema name");
                         f.extensions.push(Extension { name, schema });
@@ -431,7 +541,7 @@ impl Reader<'_> {
                         values,
                         comment: None,
                     });
-                } else if let Some(em) = self.map(v, &path, &["values", "comment"]) {
+                } else if let Some(em) = self.map(v, &path, keys::ENUM) {
                     let values = self.opt_names(&em, "values", "an enum value");
                     let comment = self.opt_string(&em, "comment");
                     f.enums.push(EnumDef {
@@ -443,7 +553,7 @@ impl Reader<'_> {
             }
         }
         if let Some(n) = m.get("roles") {
-            if let Some(rm) = self.map(n, "roles", &["table", "column", "user_column", "jwt"]) {
+            if let Some(rm) = self.map(n, "roles", keys::ROLES) {
                 if let Some(path) =
                     self.opt_scalar(&rm, "jwt", "a claims path such as `app_metadata.role`")
                 {
@@ -480,11 +590,7 @@ impl Reader<'_> {
         if let Some(n) = m.get("triggers") {
             for (name, v) in self.entries(n, "triggers") {
                 let path = format!("triggers.{}", name.value);
-                let Some(tm) = self.map(
-                    v,
-                    &path,
-                    &["table", "timing", "events", "for_each", "function"],
-                ) else {
+                let Some(tm) = self.map(v, &path, keys::TRIGGER) else {
                     continue;
                 };
                 let table = self.req_scalar(&tm, "table", "a table name");
@@ -507,7 +613,7 @@ impl Reader<'_> {
         if let Some(n) = m.get("seed") {
             for (i, b) in self.seq(n, "seed").into_iter().enumerate() {
                 let path = format!("seed[{i}]");
-                let Some(bm) = self.map(b, &path, &["table", "rows"]) else {
+                let Some(bm) = self.map(b, &path, keys::SEED) else {
                     continue;
                 };
                 let Some(table) = self.req_scalar(&bm, "table", "a table name") else {
@@ -560,21 +666,7 @@ impl Reader<'_> {
     }
 
     fn table(&mut self, name: Name, node: &Node) -> Table {
-        const KEYS: &[&str] = &[
-            "comment",
-            "columns",
-            "primary_key",
-            "unique",
-            "checks",
-            "foreign_keys",
-            "indexes",
-            "timestamps",
-            "realtime",
-            "rls",
-            "policies",
-            "grants",
-            "renamed_from",
-        ];
+        const KEYS: &[&str] = keys::TABLE;
         let path = format!("tables.{}", name.value);
         let mut t = Table {
             name,
@@ -627,7 +719,7 @@ impl Reader<'_> {
                 .enumerate()
             {
                 let fpath = format!("{path}.foreign_keys[{i}]");
-                let Some(fm) = self.map(fk, &fpath, &["columns", "references", "on_delete"]) else {
+                let Some(fm) = self.map(fk, &fpath, keys::FOREIGN_KEY) else {
                     continue;
                 };
                 let columns = self.opt_names(&fm, "columns", "a column name");
@@ -665,7 +757,7 @@ impl Reader<'_> {
                         replica_identity_full: false,
                     });
                 }
-            } else if let Some(rm) = self.map(n, &rpath, &["replica_identity"]) {
+            } else if let Some(rm) = self.map(n, &rpath, keys::REALTIME) {
                 let ri = self.opt_scalar(&rm, "replica_identity", "`full` or `default`");
                 let full = match ri {
                     Some(r) if r.value == "full" => true,
@@ -700,11 +792,10 @@ impl Reader<'_> {
         if let Some(n) = m.get("grants") {
             for (role, v) in self.entries(n, &m.child("grants")) {
                 let gpath = format!("{path}.grants.{}", role.value);
-                let Some(gm) = self.map(v, &gpath, &["select", "insert", "update", "delete"])
-                else {
+                let Some(gm) = self.map(v, &gpath, keys::GRANT) else {
                     continue;
                 };
-                for cmd in ["select", "insert", "update", "delete"] {
+                for &cmd in keys::GRANT {
                     let Some(cn) = gm.get(cmd) else { continue };
                     let cpath = gm.child(cmd);
                     let span = span_of(cn);
@@ -739,7 +830,7 @@ impl Reader<'_> {
             return GrantColumns::Only(self.names(node, path, "a column name"));
         }
         if node.as_mapping().is_some() {
-            if let Some(em) = self.map(node, path, &["except"]) {
+            if let Some(em) = self.map(node, path, keys::GRANT_EXCEPT) {
                 return GrantColumns::Except(self.opt_names(&em, "except", "a column name"));
             }
             return GrantColumns::None;
@@ -755,21 +846,7 @@ impl Reader<'_> {
     }
 
     fn column(&mut self, table_path: &str, name: Name, node: &Node) -> Column {
-        const KEYS: &[&str] = &[
-            "type",
-            "nullable",
-            "default",
-            "primary_key",
-            "unique",
-            "check",
-            "references",
-            "on_delete",
-            "identity",
-            "generated",
-            "comment",
-            "renamed_from",
-            "using",
-        ];
+        const KEYS: &[&str] = keys::COLUMN;
         let path = format!("{table_path}.columns.{}", name.value);
         let mut c = Column {
             name,
@@ -811,13 +888,7 @@ impl Reader<'_> {
     }
 
     fn index(&mut self, path: &str, node: &Node) -> Option<Index> {
-        let m = self.map(
-            node,
-            path,
-            &[
-                "name", "columns", "using", "opclass", "with", "unique", "where",
-            ],
-        )?;
+        let m = self.map(node, path, keys::INDEX)?;
         let name = self.opt_scalar(&m, "name", "an index name");
         let columns = self.opt_names(&m, "columns", "a column name");
         if columns.is_empty() {
@@ -862,19 +933,7 @@ impl Reader<'_> {
     }
 
     fn policy(&mut self, path: &str, node: &Node) -> Option<PolicyRule> {
-        const KEYS: &[&str] = &[
-            "name",
-            "for",
-            "to",
-            "owner",
-            "role",
-            "member",
-            "parent",
-            "authenticated",
-            "public",
-            "using",
-            "check",
-        ];
+        const KEYS: &[&str] = keys::POLICY;
         let m = self.map(node, path, KEYS)?;
         let mut p = PolicyRule {
             span: m.span(),
@@ -888,18 +947,7 @@ impl Reader<'_> {
         p.role = self.opt_scalar(&m, "role", "an app role such as `admin`");
         if let Some(n) = m.get("member") {
             let mpath = m.child("member");
-            if let Some(mm) = self.map(
-                n,
-                &mpath,
-                &[
-                    "through",
-                    "column",
-                    "key",
-                    "user_column",
-                    "roles",
-                    "role_column",
-                ],
-            ) {
+            if let Some(mm) = self.map(n, &mpath, keys::MEMBER) {
                 if let Some(through) = self.req_scalar(&mm, "through", "the membership table") {
                     p.member = Some(Member {
                         span: mm.span(),
@@ -925,7 +973,7 @@ impl Reader<'_> {
                     column: scalar_name(s),
                     owner: None,
                 });
-            } else if let Some(pm) = self.map(n, &ppath, &["column", "owner"]) {
+            } else if let Some(pm) = self.map(n, &ppath, keys::PARENT) {
                 if let Some(column) =
                     self.req_scalar(&pm, "column", "the foreign key column to the parent")
                 {
@@ -946,18 +994,7 @@ impl Reader<'_> {
     }
 
     fn function(&mut self, name: Name, node: &Node) -> Option<Function> {
-        const KEYS: &[&str] = &[
-            "schema",
-            "args",
-            "returns",
-            "language",
-            "security",
-            "volatility",
-            "body",
-            "grant",
-            "expose_definer",
-            "comment",
-        ];
+        const KEYS: &[&str] = keys::FUNCTION;
         let path = format!("functions.{}", name.value);
         let m = self.map(node, &path, KEYS)?;
         let schema = self.opt_scalar(&m, "schema", "a schema name");
