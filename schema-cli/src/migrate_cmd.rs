@@ -1,8 +1,6 @@
 //! `schemac migrate up|down|status`: applies or reverts the migrations in `generated/` on a live
 //! database, recording them in `supabase_migrations.schema_migrations` like the Supabase CLI.
 
-use schema_core::emit::lock::{sha256_hex, Lock};
-use schema_core::generate::{migration_paths, LOCK_FILE};
 use schema_pg::migrate::{self, MigrationFile};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -31,39 +29,7 @@ enum Action {
 
 /// Reads the migrations recorded in `dir`'s lock file, checking they were not edited.
 pub fn load(dir: &Path) -> anyhow::Result<Vec<MigrationFile>> {
-    let lock_path = dir.join(LOCK_FILE);
-    let text = std::fs::read_to_string(&lock_path).map_err(|e| {
-        anyhow::anyhow!(
-            "cannot read `{}`: {e} (run `schemac generate` first)",
-            lock_path.display()
-        )
-    })?;
-    let lock = Lock::from_json(&text).map_err(|e| {
-        anyhow::anyhow!("`{}` is not a schemac lock file: {e}", lock_path.display())
-    })?;
-    let mut out = Vec::new();
-    for m in &lock.migrations {
-        let (u, d) = migration_paths(m);
-        let read = |rel: &str, sha: &str| -> anyhow::Result<String> {
-            let p = dir.join(rel);
-            let t = std::fs::read_to_string(&p)
-                .map_err(|e| anyhow::anyhow!("cannot read `{}`: {e}", p.display()))?;
-            if sha256_hex(&t) != sha {
-                anyhow::bail!(
-                    "`{}` was edited after it was generated; applied migrations are never edited",
-                    p.display()
-                );
-            }
-            Ok(t)
-        };
-        out.push(MigrationFile {
-            version: m.version.clone(),
-            name: m.name.clone(),
-            up: read(&u, &m.up_sha256)?,
-            down: read(&d, &m.down_sha256)?,
-        });
-    }
-    Ok(out)
+    migrate::load_dir(dir).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 pub fn database_url(given: Option<String>) -> anyhow::Result<String> {

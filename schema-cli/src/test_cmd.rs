@@ -1,8 +1,9 @@
-//! `schemac test`: compiles the schema, starts (or connects to) PostgreSQL, and runs the policy
-//! harness with the policy test files next to the schema; prints a test-runner report.
+//! `schemac test`: compiles the schema, starts (or connects to) PostgreSQL, applies the committed
+//! migrations of `generated/` (what ships), checks by drift detection that they build exactly what
+//! the schema says, and runs the policy harness with the policy test files next to the schema;
+//! prints a test-runner report.
 
 use crate::{compile, Format, Input};
-use schema_core::emit::{up, EmitOptions};
 use schema_core::{render, Sources};
 use schema_pg::harness::{self, report, HarnessOptions};
 use schema_pg::{GrantMode, ServerHandle};
@@ -35,9 +36,23 @@ pub struct TestArgs {
     /// Default: `tests/policies` next to the schema file.
     #[arg(long)]
     policies: Option<PathBuf>,
+    /// The output directory of `schemac generate` whose committed migrations are tested.
+    /// Default: `generated` next to the schema file.
+    #[arg(long)]
+    dir: Option<PathBuf>,
     /// Also write a JUnit XML report here.
     #[arg(long)]
     junit: Option<PathBuf>,
+    /// Mutation testing: derive mutants from the schema (conditions dropped, checks widened,
+    /// helpers that ignore the caller, grants widened, RLS off...), apply each to a database
+    /// built from the committed migrations and run the suite; report the score and every
+    /// surviving mutant. Runs in the first grant mode.
+    #[arg(long)]
+    mutants: bool,
+    /// With --mutants: exit 1 when the score (killed / non-equivalent mutants, in percent) is
+    /// below this, or when a declared equivalent mutant is killed.
+    #[arg(long, default_value_t = 100.0)]
+    min_score: f64,
     /// List passing checks too.
     #[arg(long, short)]
     verbose: bool,
@@ -91,6 +106,20 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     }
+    let gen_dir = args.dir.clone().unwrap_or_else(|| {
+        args.input
+            .schema
+            .parent()
+            .map(|p| p.join("generated"))
+            .unwrap_or_else(|| PathBuf::from("generated"))
+    });
+    let migrations = crate::migrate_cmd::load(&gen_dir)?;
+    if migrations.is_empty() {
+        anyhow::bail!(
+            "`{}` records no migration: run `schemac generate` first",
+            gen_dir.display()
+        );
+    }
     let modes = match args.grant_mode {
         Modes::Both => vec![GrantMode::NoAutoGrant, GrantMode::LegacyDefaultGrants],
         Modes::NoAutoGrant => vec![GrantMode::NoAutoGrant],
@@ -111,15 +140,31 @@ pub fn run(args: TestArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    let sql = up::migration(&ir, &EmitOptions::default());
+    if args.mutants {
+        let mutants = harness::mutants::generate(&ir);
+        let r = harness::mutants::run(&server, &ir, &migrations, &suite, modes[0], &mutants)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        drop(server);
+        print!("{}", r.human());
+        eprintln!("finished in {:.2} s", started.elapsed().as_secs_f64());
+        let ok = r.baseline_failures.is_empty()
+            && r.wrongly_declared() == 0
+            && r.score() >= args.min_score;
+        return Ok(if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
     let report = harness::run(
         &server,
         &ir,
-        &sql,
+        &migrations,
         &HarnessOptions {
             modes,
             suite,
             keep_databases: false,
+            check_drift: true,
         },
     )
     .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -11,6 +11,10 @@ pub struct Suite {
     pub pins: Vec<Pin>,
     pub fixtures: Vec<FixtureOverride>,
     pub scenarios: Vec<Scenario>,
+    /// Outcomes of moving a row's link column to another user's row, where custom SQL decides.
+    pub moves: Vec<MovePin>,
+    /// Mutants that cannot change any observable outcome, with the reason.
+    pub equivalent: Vec<Equivalent>,
 }
 
 impl Suite {
@@ -18,6 +22,18 @@ impl Suite {
         self.pins.extend(other.pins);
         self.fixtures.extend(other.fixtures);
         self.scenarios.extend(other.scenarios);
+        self.moves.extend(other.moves);
+        self.equivalent.extend(other.equivalent);
+    }
+
+    pub fn move_pin(&self, table: &str, column: &str) -> Option<&MovePin> {
+        self.moves
+            .iter()
+            .find(|p| p.table == table && p.column == column)
+    }
+
+    pub fn equivalent(&self, mutant: &str) -> Option<&Equivalent> {
+        self.equivalent.iter().find(|e| e.mutant == mutant)
     }
 
     pub fn pin(&self, table: &str, actor: Actor, command: Command) -> Option<&Pin> {
@@ -35,6 +51,24 @@ pub struct Pin {
     pub actor: Actor,
     pub command: Command,
     pub expect: String,
+}
+
+/// `moves: { table: { column: allowed | refused } }`: whether the owner (or member) may point
+/// `column` of their row at the other user's row, when custom SQL decides it.
+#[derive(Clone, Debug)]
+pub struct MovePin {
+    pub span: Span,
+    pub table: String,
+    pub column: String,
+    pub expect: String,
+}
+
+/// `equivalent_mutants: [{ mutant: <id>, reason: <why no test can tell it apart> }]`.
+#[derive(Clone, Debug)]
+pub struct Equivalent {
+    pub span: Span,
+    pub mutant: String,
+    pub reason: String,
 }
 
 /// An SQL expression the fixtures use for a column instead of a synthetic value.

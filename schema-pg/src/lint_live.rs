@@ -876,7 +876,7 @@ impl Catalog<'_> {
             // pg_temp left out of the path is searched first for tables and types: a caller's
             // temporary objects shadow the function's.
             let temp_last = path.as_deref().is_some_and(|p| {
-                p.split(',').map(|s| s.trim().trim_matches('"')).next_back() == Some("pg_temp")
+                p.rsplit(',').next().map(|s| s.trim().trim_matches('"')) == Some("pg_temp")
             });
             let fq = format!("{}.{}", f.schema, f.name);
             let (severity, why) = match (&path, f.security_definer) {

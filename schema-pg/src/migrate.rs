@@ -4,6 +4,9 @@
 
 use crate::error::PgError;
 use postgres::Client;
+use schema_core::emit::lock::{sha256_hex, Lock};
+use schema_core::generate::{migration_paths, LOCK_FILE};
+use std::path::Path;
 
 /// Key of the advisory lock held while migrating (two `schemac migrate` runs never interleave).
 pub const LOCK_KEY: i64 = 0x5c4e_ac00_0000_0001;
@@ -15,6 +18,47 @@ pub struct MigrationFile {
     pub name: String,
     pub up: String,
     pub down: String,
+}
+
+/// Reads the migrations recorded in `dir`'s lock file (the output directory of `schemac
+/// generate`), in order, refusing any file whose content no longer matches its recorded SHA-256.
+pub fn load_dir(dir: &Path) -> Result<Vec<MigrationFile>, PgError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let text = std::fs::read_to_string(&lock_path).map_err(|e| {
+        PgError::Message(format!(
+            "cannot read `{}`: {e} (run `schemac generate` first)",
+            lock_path.display()
+        ))
+    })?;
+    let lock = Lock::from_json(&text).map_err(|e| {
+        PgError::Message(format!(
+            "`{}` is not a schemac lock file: {e}",
+            lock_path.display()
+        ))
+    })?;
+    let mut out = Vec::new();
+    for m in &lock.migrations {
+        let (u, d) = migration_paths(m);
+        let read = |rel: &str, sha: &str| -> Result<String, PgError> {
+            let p = dir.join(rel);
+            let t = std::fs::read_to_string(&p)
+                .map_err(|e| PgError::Message(format!("cannot read `{}`: {e}", p.display())))?;
+            if sha256_hex(&t) != sha {
+                return Err(PgError::Message(format!(
+                    "`{}` was edited after it was generated; applied migrations are never edited",
+                    p.display()
+                )));
+            }
+            Ok(t)
+        };
+        out.push(MigrationFile {
+            version: m.version.clone(),
+            name: m.name.clone(),
+            up: read(&u, &m.up_sha256)?,
+            down: read(&d, &m.down_sha256)?,
+        });
+    }
+    Ok(out)
 }
 
 /// Statements of a generated file (blocks separated by blank lines), without comment-only blocks;

@@ -52,6 +52,22 @@ pub fn committed_migration() -> Migration {
     }
 }
 
+/// Every committed migration of `generated/`, in order, as `schemac test` applies them.
+pub fn committed_migrations() -> Vec<schema_pg::migrate::MigrationFile> {
+    schema_pg::migrate::load_dir(&workspace_root().join("generated"))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// One migration holding `up` (a mutated copy of the committed one, for tests that break it).
+pub fn single_migration(m: &Migration, up: &str) -> Vec<schema_pg::migrate::MigrationFile> {
+    vec![schema_pg::migrate::MigrationFile {
+        version: m.version.clone(),
+        name: "init".into(),
+        up: up.to_string(),
+        down: m.down.clone(),
+    }]
+}
+
 /// The up script of every committed migration, in the order the lock records them (what ships).
 pub fn committed_ups() -> Vec<String> {
     let lock = Lock::from_json(&read(schema_core::generate::LOCK_FILE))
@@ -65,7 +81,29 @@ pub fn committed_ups() -> Vec<String> {
 /// Loads every policy test file of the bundled schema (`tests/policies/*.yaml`), panicking with
 /// rendered diagnostics if one is invalid.
 pub fn policy_suite() -> schema_core::suite::Suite {
-    let dir = workspace_root().join("tests/policies");
+    policy_suite_in(&workspace_root(), "tests/policies")
+}
+
+/// The multi-tenant SaaS example: its directory, compiled schema, committed migrations and suite.
+pub fn saas_example() -> (
+    schema_core::ir::Schema,
+    Vec<schema_pg::migrate::MigrationFile>,
+    schema_core::suite::Suite,
+) {
+    let root = workspace_root().join("examples/multi-tenant-saas");
+    let text = std::fs::read_to_string(root.join("schema.yaml")).expect("example schema");
+    let mut sources = schema_core::Sources::new();
+    sources.add("schema.yaml", text);
+    let c = schema_core::compile(&sources);
+    let ir = c.ir.expect("the example compiles");
+    let migrations =
+        schema_pg::migrate::load_dir(&root.join("generated")).unwrap_or_else(|e| panic!("{e}"));
+    (ir, migrations, policy_suite_in(&root, "tests/policies"))
+}
+
+/// Loads every policy test file of `root/rel`.
+pub fn policy_suite_in(root: &std::path::Path, rel: &str) -> schema_core::suite::Suite {
+    let dir = root.join(rel);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("tests/policies exists")
         .map(|e| e.expect("entry").path())
@@ -77,10 +115,7 @@ pub fn policy_suite() -> schema_core::suite::Suite {
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e == "yaml"))
     {
-        let name = format!(
-            "tests/policies/{}",
-            f.file_name().expect("name").to_string_lossy()
-        );
+        let name = format!("{rel}/{}", f.file_name().expect("name").to_string_lossy());
         let text = std::fs::read_to_string(f).expect("read");
         let id = sources.add(name.clone(), text.clone());
         let mut d = schema_core::Diagnostics::default();

@@ -71,12 +71,6 @@ fn compile(yaml: &str) -> ir::Schema {
     c.ir.unwrap_or_else(|| panic!("the hostile schema does not compile:\n{rendered}\n{yaml}"))
 }
 
-fn count(c: &mut Client, sql: &str) -> i64 {
-    c.query_one(sql, &[])
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .get(0)
-}
-
 /// Tables named `pwned%` anywhere: each is a payload that ran.
 fn pwned(c: &mut Client) -> Vec<String> {
     c.query(

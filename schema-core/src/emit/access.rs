@@ -116,6 +116,12 @@ pub fn outcome(schema: &Schema, table: &Table, actor: Actor, cmd: Command) -> Ou
     Access::unindexed(schema).outcome(table, actor, cmd)
 }
 
+/// The outcome the command's own policies give, without the SELECT policies a reading filter
+/// adds (see `Access::outcome`).
+pub fn own_outcome(schema: &Schema, table: &Table, actor: Actor, cmd: Command) -> Outcome {
+    Access::unindexed(schema).own_outcome(table, actor, cmd)
+}
+
 /// Evaluates outcomes of one schema, giving exactly what `outcome`, `column_user` and
 /// `member_role` give. Built with `new`, for many outcomes (a whole document), it indexes tables
 /// and member helpers once and computes the verdict of each parent table's select rules once per
@@ -125,6 +131,9 @@ pub struct Access<'a> {
     schema: &'a Schema,
     /// `None`: look things up by scanning, cheaper for a single outcome.
     index: Option<Index<'a>>,
+    /// The written row already exists (an upsert of it): a member inserting their own
+    /// membership row is a member through it.
+    existing: bool,
 }
 
 /// `Access`'s look-ups, built once for many outcomes.
@@ -186,6 +195,7 @@ impl<'a> Access<'a> {
                     schema.tables.len() * Actor::ALL.len() * PARENT_DEPTHS
                 ]),
             }),
+            existing: false,
         }
     }
 
@@ -194,6 +204,7 @@ impl<'a> Access<'a> {
         Access {
             schema,
             index: None,
+            existing: false,
         }
     }
 
@@ -226,8 +237,31 @@ impl<'a> Access<'a> {
         }
     }
 
-    /// `outcome(schema, table, actor, cmd)`.
+    /// `outcome(schema, table, actor, cmd)`: as the data API runs it. An UPDATE or DELETE always
+    /// carries a filter that reads columns (PostgREST's `?id=eq...`), so PostgreSQL applies the
+    /// SELECT policies too: a row the actor may write but not read is not matched (0 rows).
     pub fn outcome(&self, table: &'a Table, actor: Actor, cmd: Command) -> Outcome {
+        let own = self.own_outcome(table, actor, cmd);
+        if !matches!(cmd, Command::Update | Command::Delete)
+            || actor == Actor::ServiceRole
+            || !table.rls
+        {
+            return own;
+        }
+        match (&own, self.own_outcome(table, actor, Command::Select)) {
+            (Outcome::Allowed(_) | Outcome::Conditional(..), Outcome::Filtered) => {
+                Outcome::Filtered
+            }
+            (Outcome::Allowed(c), Outcome::Conditional(why, _)) => {
+                Outcome::Conditional(format!("the row is readable ({why})"), c.clone())
+            }
+            _ => own,
+        }
+    }
+
+    /// The outcome decided by the command's own policies and grants alone (what an UPDATE or
+    /// DELETE whose filter reads no column gets).
+    pub fn own_outcome(&self, table: &'a Table, actor: Actor, cmd: Command) -> Outcome {
         let Some(grant) = grant(table, actor.db_role(), cmd) else {
             return Outcome::Refused;
         };
@@ -243,6 +277,61 @@ impl<'a> Access<'a> {
             Truth::Maybe(why) => Outcome::Conditional(why, cols),
             Truth::No if cmd == Command::Insert => Outcome::Refused,
             Truth::No => Outcome::Filtered,
+        }
+    }
+
+    /// Can `actor` read the row it just inserted (the owner's row as `actor` writes it)?
+    /// `None` where custom SQL or a parent chain through defaulted columns decides.
+    fn inserted_row_readable(&self, table: &'a Table, actor: Actor) -> Option<bool> {
+        let sel = grant(table, actor.db_role(), Command::Select)?;
+        if sel.columns.as_ref().is_some_and(|c| c.is_empty()) {
+            return Some(false);
+        }
+        if actor == Actor::ServiceRole || !table.rls {
+            return Some(true);
+        }
+        let role = actor.db_role();
+        let writes = |c: &str| may_write(table, role, Command::Insert, c);
+        let mut undecided = false;
+        for r in table
+            .rules
+            .iter()
+            .filter(|r| r.command == Command::Select && r.role == role)
+        {
+            let mut verdict = Some(true);
+            for c in &r.conditions {
+                let t = match c {
+                    Condition::Owner { column } if !writes(column) => {
+                        column_default_is_uid(table, column).then_some(true)
+                    }
+                    Condition::Member { column, .. } if !writes(column) => Some(false),
+                    Condition::Parent { column, .. } if !writes(column) => None,
+                    Condition::Custom { .. } => None,
+                    _ => match self.condition(table, c, actor, Command::Select, 0) {
+                        Truth::Yes => Some(true),
+                        Truth::No => Some(false),
+                        Truth::Maybe(_) => None,
+                    },
+                };
+                match t {
+                    Some(false) => {
+                        verdict = Some(false);
+                        break;
+                    }
+                    None => verdict = None,
+                    Some(true) => {}
+                }
+            }
+            match verdict {
+                Some(true) => return Some(true),
+                None => undecided = true,
+                Some(false) => {}
+            }
+        }
+        if undecided {
+            None
+        } else {
+            Some(false)
         }
     }
 
@@ -347,6 +436,14 @@ impl<'a> Access<'a> {
                 if actor != Actor::Member {
                     return Truth::No;
                 }
+                // Inserting the member's own membership row: before it exists, the member is
+                // not a member through it (the fixtures give them no other membership).
+                if cmd == Command::Insert
+                    && !self.existing
+                    && through_of(self.schema, helper) == Some(&table.name)
+                {
+                    return Truth::No;
+                }
                 match self.helper_member_role(helper) {
                     Some(MemberRole::Any | MemberRole::Role(_)) => Truth::Yes,
                     _ => Truth::Maybe("the member's role passes the role filter".into()),
@@ -379,6 +476,223 @@ impl<'a> Access<'a> {
             }
         }
     }
+}
+
+/// A write as PostgREST issues it for supabase-js: `.insert(..).select()` and `.update(..).select()`
+/// / `.delete().select()` (`Prefer: return=representation`: the statement with `returning`), and
+/// `.upsert(..)` (`insert ... on conflict (key) do update set ...`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Returning,
+    Upsert,
+}
+
+/// The outcome of `cmd` in `shape`, or `None` where custom SQL decides part of it.
+///
+/// With `returning`, PostgreSQL also applies the SELECT policies: an inserted or updated row the
+/// actor cannot read fails the whole statement with 42501 although the write alone is allowed
+/// (**write allowed, returned row refused**, e.g. creating an organisation whose membership a
+/// trigger adds later); a deleted row the actor cannot read is not deleted. An upsert of an
+/// existing row needs the insert check on the proposed row, the update USING and check, and the
+/// SELECT policies on the existing row; any of them failing is an error, never 0 rows.
+pub fn shape_outcome(
+    schema: &Schema,
+    table: &Table,
+    actor: Actor,
+    cmd: Command,
+    shape: Shape,
+) -> Option<ShapeOutcome> {
+    let a = Access::unindexed(schema);
+    let decided = |o: Outcome| match o {
+        Outcome::Conditional(..) => None,
+        o => Some(o),
+    };
+    let select = decided(a.outcome(table, actor, Command::Select))?;
+    let readable = matches!(select, Outcome::Allowed(_));
+    match shape {
+        Shape::Returning => {
+            let base = decided(a.outcome(table, actor, cmd))?;
+            // The inserted row is the actor's own write: columns they may not insert took their
+            // defaults (a fresh key, `auth.uid()` as owner), so its readability is its own.
+            let readable = if cmd == Command::Insert {
+                a.inserted_row_readable(table, actor)?
+            } else {
+                readable
+            };
+            Some(match (cmd, base) {
+                (_, Outcome::Allowed(_)) if readable => ShapeOutcome::Allowed,
+                (Command::Insert | Command::Update, Outcome::Allowed(_)) => {
+                    ShapeOutcome::ReturnedRowRefused
+                }
+                (_, Outcome::Allowed(_)) => ShapeOutcome::Filtered,
+                (_, Outcome::Filtered) => ShapeOutcome::Filtered,
+                _ => ShapeOutcome::Refused,
+            })
+        }
+        Shape::Upsert => {
+            let existing = Access {
+                existing: true,
+                ..Access::unindexed(schema)
+            };
+            let ins = decided(existing.outcome(table, actor, Command::Insert))?;
+            let upd = decided(a.outcome(table, actor, Command::Update))?;
+            Some(
+                if matches!(ins, Outcome::Allowed(_))
+                    && matches!(upd, Outcome::Allowed(_))
+                    && readable
+                {
+                    ShapeOutcome::Allowed
+                } else {
+                    ShapeOutcome::Refused
+                },
+            )
+        }
+    }
+}
+
+/// What a PostgREST-shaped write does to the owner's row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShapeOutcome {
+    Allowed,
+    /// The write alone is allowed, but the row it returns is not readable: 42501.
+    ReturnedRowRefused,
+    Filtered,
+    Refused,
+}
+
+impl ShapeOutcome {
+    /// The outcome kind the harness observes (`ReturnedRowRefused` is an error 42501).
+    pub fn kind(self) -> &'static str {
+        match self {
+            ShapeOutcome::Allowed => "allowed",
+            ShapeOutcome::Filtered => "filtered",
+            ShapeOutcome::ReturnedRowRefused | ShapeOutcome::Refused => "refused",
+        }
+    }
+}
+
+/// The outcome of `actor` writing (`insert` or `update`) the owner's row of `table` with its link
+/// column `column` (a foreign key to another app table) pointing at **the other user's** row of
+/// that table instead: moving the row into someone else's document, conversation or team.
+/// `None` when custom SQL decides it (the policy suite pins it under `moves:`).
+pub fn moved_outcome(
+    schema: &Schema,
+    table: &Table,
+    actor: Actor,
+    cmd: Command,
+    column: &str,
+) -> Option<Outcome> {
+    let access = Access::unindexed(schema);
+    let base = access.own_outcome(table, actor, cmd);
+    let cols = match &base {
+        Outcome::Allowed(c) | Outcome::Conditional(_, c) => c.clone(),
+        // Not allowed on the owner's own row: a move is no different.
+        _ => return Some(base),
+    };
+    if actor == Actor::ServiceRole || !table.rls {
+        return Some(base);
+    }
+    let mut undecided = false;
+    for r in table
+        .rules
+        .iter()
+        .filter(|r| r.command == cmd && r.role == actor.db_role())
+    {
+        let mut verdict = Some(true);
+        for c in &r.conditions {
+            let t = match c {
+                Condition::Parent { column: x, .. } | Condition::Member { column: x, .. }
+                    if x == column =>
+                {
+                    // The other user's parent row: owned by them, and neither the owner nor the
+                    // member is a member of it; only an admin's role check can see it.
+                    Some(other_row_visible(schema, c, actor, 0))
+                }
+                Condition::Custom { using, check } => {
+                    let text = match cmd {
+                        Command::Insert => check.as_deref().or(using.as_deref()),
+                        _ => check.as_deref().or(using.as_deref()),
+                    };
+                    if text.is_some_and(|t| mentions(t, column)) {
+                        None
+                    } else {
+                        match access.condition(table, c, actor, cmd, 0) {
+                            Truth::Yes => Some(true),
+                            Truth::No => Some(false),
+                            Truth::Maybe(_) => None,
+                        }
+                    }
+                }
+                _ => match access.condition(table, c, actor, cmd, 0) {
+                    Truth::Yes => Some(true),
+                    Truth::No => Some(false),
+                    Truth::Maybe(_) => None,
+                },
+            };
+            match t {
+                Some(false) => {
+                    verdict = Some(false);
+                    break;
+                }
+                None => verdict = None,
+                Some(true) => {}
+            }
+        }
+        match verdict {
+            Some(true) => return Some(Outcome::Allowed(cols)),
+            None => undecided = true,
+            Some(false) => {}
+        }
+    }
+    if undecided {
+        None
+    } else {
+        Some(Outcome::Refused)
+    }
+}
+
+/// Is the other user's row of the table `c` links to (a `parent:` or `member:` key) usable by
+/// `actor`? Only through rules every row passes or an admin's role check.
+fn other_row_visible(schema: &Schema, c: &Condition, actor: Actor, depth: u32) -> bool {
+    let Condition::Parent { parent, owner, .. } = c else {
+        return false;
+    };
+    if owner.is_some() || depth > 8 {
+        return false;
+    }
+    let Some(p) = schema.tables.iter().find(|t| t.name == parent.name) else {
+        return false;
+    };
+    if !p.rls {
+        return true;
+    }
+    p.rules
+        .iter()
+        .filter(|r| r.command == Command::Select && r.role == actor.db_role())
+        .any(|r| {
+            r.conditions.iter().all(|c| match c {
+                Condition::Always => true,
+                Condition::HasRole { role } => actor == Actor::Admin && role == "admin",
+                Condition::Parent { .. } => other_row_visible(schema, c, actor, depth + 1),
+                _ => false,
+            })
+        })
+}
+
+/// Does SQL text mention `column` as a word?
+fn mentions(text: &str, column: &str) -> bool {
+    let b = text.as_bytes();
+    let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+    text.match_indices(column)
+        .any(|(i, m)| (i == 0 || !word(b[i - 1])) && b.get(i + m.len()).is_none_or(|c| !word(*c)))
+}
+
+/// The membership table of member helper `helper`.
+fn through_of<'s>(schema: &'s Schema, helper: &str) -> Option<&'s String> {
+    schema.helpers.iter().find_map(|h| match h {
+        Helper::MemberKeys { name, through, .. } if name == helper => Some(through),
+        _ => None,
+    })
 }
 
 /// Which fixture user a `uuid` column of the owner's row holds.
@@ -553,6 +867,9 @@ mod tests {
                 if actor != Actor::Member {
                     return Truth::No;
                 }
+                if cmd == Command::Insert && through_of(schema, helper) == Some(&table.name) {
+                    return Truth::No;
+                }
                 let through = schema.helpers.iter().find_map(|h| match h {
                     Helper::MemberKeys { name, through, .. } if name == helper => {
                         Some(through.clone())
@@ -677,13 +994,13 @@ mod tests {
                 for cmd in Command::ALL {
                     let expected = naive_outcome(&schema, t, actor, cmd);
                     assert_eq!(
-                        access.outcome(t, actor, cmd),
+                        access.own_outcome(t, actor, cmd),
                         expected,
                         "{} {} {cmd:?}",
                         t.name,
                         actor.name()
                     );
-                    assert_eq!(outcome(&schema, t, actor, cmd), expected);
+                    assert_eq!(own_outcome(&schema, t, actor, cmd), expected);
                     if let Outcome::Conditional(why, _) = &expected {
                         cut += usize::from(why.contains("the parent row is visible"));
                         member += usize::from(why.contains("role filter"));

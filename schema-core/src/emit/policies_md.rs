@@ -1,6 +1,6 @@
 //! `policies.md`: the access matrix a reviewer reads in a pull request, table by table.
 
-use super::access::{Access, Actor, Outcome};
+use super::access::{shape_outcome, Access, Actor, Outcome, Shape, ShapeOutcome};
 use super::up::policies;
 use super::{finish, header, markdown, EmitOptions};
 use crate::ir::{Command, Schema};
@@ -42,6 +42,7 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
                 .collect();
             let _ = writeln!(out, "| {} | {} |", actor.name(), cells.join(" | "));
         }
+        returned_row_refused(&mut out, schema, t);
         let ps = policies(schema, t);
         if !ps.is_empty() {
             let _ = writeln!(out, "\nPolicies:\n");
@@ -64,6 +65,31 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
         }
     }
     finish(out)
+}
+
+/// Cells where the write is allowed but supabase-js's `.select()` after it (PostgREST
+/// `return=representation`, i.e. `returning`) is refused because the row is not readable.
+fn returned_row_refused(out: &mut String, schema: &Schema, t: &crate::ir::Table) {
+    let mut cells = Vec::new();
+    for actor in Actor::ALL {
+        for cmd in [Command::Insert, Command::Update] {
+            if shape_outcome(schema, t, actor, cmd, Shape::Returning)
+                == Some(ShapeOutcome::ReturnedRowRefused)
+            {
+                cells.push(format!("{} {}", actor.name(), cmd.sql()));
+            }
+        }
+    }
+    if !cells.is_empty() {
+        let _ = writeln!(
+            out,
+            "
+Write allowed, returned row refused: {}. The write alone is allowed, but the row is not \
+             readable by the actor, so the same write with `.select()` (PostgREST `return=representation`, \
+             `returning`) fails with 42501.",
+            cells.join(", ")
+        );
+    }
 }
 
 fn cell(o: &Outcome, ncols: usize) -> String {

@@ -1087,7 +1087,17 @@ pub fn parse_suite(
         lines: text.split('\n').collect(),
     };
     let mut suite = Suite::default();
-    let Some(m) = r.map(&root, "", &["expect", "fixtures", "scenarios"]) else {
+    let Some(m) = r.map(
+        &root,
+        "",
+        &[
+            "expect",
+            "fixtures",
+            "scenarios",
+            "moves",
+            "equivalent_mutants",
+        ],
+    ) else {
         return suite;
     };
     let actors: Vec<&str> = Actor::ALL.iter().map(|a| a.name()).collect();
@@ -1148,6 +1158,65 @@ pub fn parse_suite(
                         command: c,
                         expect: e.value,
                     });
+                }
+            }
+        }
+    }
+    if let Some(n) = m.get("moves") {
+        for (table, tn) in r.entries(n, "moves") {
+            for (col, v) in r.entries(tn, &format!("moves.{}", table.value)) {
+                let path = format!("moves.{}.{}", table.value, col.value);
+                let Some(e) = r.scalar(v, &path, "`allowed` or `refused`") else {
+                    continue;
+                };
+                if !["allowed", "refused"].contains(&e.value.as_str()) {
+                    r.err(
+                        Code::InvalidValue,
+                        e.span,
+                        &path,
+                        format!("unknown outcome `{}`", e.value),
+                        help_for(&e.value, "outcomes", &["allowed", "refused"]),
+                    );
+                    continue;
+                }
+                suite.moves.push(MovePin {
+                    span: e.span,
+                    table: table.value.clone(),
+                    column: col.value,
+                    expect: e.value,
+                });
+            }
+        }
+    }
+    if let Some(n) = m.get("equivalent_mutants") {
+        {
+            for (i, item) in r.seq(n, "equivalent_mutants").into_iter().enumerate() {
+                let path = format!("equivalent_mutants[{i}]");
+                let Some(im) = r.map(item, &path, &["mutant", "reason"]) else {
+                    continue;
+                };
+                let mutant = im
+                    .get("mutant")
+                    .and_then(|v| r.scalar(v, &format!("{path}.mutant"), "a mutant id"));
+                let reason = im
+                    .get("reason")
+                    .and_then(|v| r.scalar(v, &format!("{path}.reason"), "why it is equivalent"));
+                match (mutant, reason) {
+                    (Some(m), Some(why)) if !why.value.trim().is_empty() => {
+                        suite.equivalent.push(Equivalent {
+                            span: m.span,
+                            mutant: m.value,
+                            reason: why.value,
+                        })
+                    }
+                    (Some(m), _) => r.err(
+                        Code::InvalidValue,
+                        m.span,
+                        &path,
+                        "an equivalent mutant needs a `reason`",
+                        "say why no test can tell this mutant from the schema",
+                    ),
+                    _ => {}
                 }
             }
         }

@@ -137,6 +137,22 @@ impl<'a> Planner<'a> {
                 .foreign_keys
                 .iter()
                 .find(|f| f.columns.contains(&c.name));
+            // An owner column without a foreign key to auth.users still holds the row's user.
+            let owner_column = fk.is_none()
+                && matches!(c.ty, SqlType::Uuid)
+                && table.rules.iter().any(|r| {
+                    r.conditions.iter().any(|x| {
+                        matches!(x, schema_core::ir::Condition::Owner { column } if *column == c.name)
+                    })
+                });
+            if owner_column {
+                let id = user_id(ctx.who()).expect("a user");
+                values.push((
+                    c.name.clone(),
+                    format!("{}::uuid", literal(&id.to_string())),
+                ));
+                continue;
+            }
             if let Some(fk) = fk {
                 let pos = fk
                     .columns

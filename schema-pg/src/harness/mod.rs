@@ -1,18 +1,22 @@
-//! The policy harness behind `schemac test`: applies a migration to a real database with the
-//! Supabase platform, creates fixtures, then checks every table x actor x command against the
+//! The policy harness behind `schemac test`: applies the committed migrations (what ships) to a
+//! real database with the Supabase platform, proves by drift detection that they produce exactly
+//! what the schema says, creates fixtures, then checks every table x actor x command against the
 //! outcome the schema declares (plus column, ownership-move and cascade checks, and the team's
 //! scenarios), each acting exactly as the data API does, in a transaction rolled back afterwards.
 
 pub mod fixtures;
+pub mod mutants;
 pub mod report;
 
+use crate::drift;
 use crate::error::PgError;
+use crate::migrate::{self, MigrationFile};
 use crate::platform::{install_supabase_platform, is_supabase, GrantMode};
 use crate::server::PgServer;
 use crate::session::{act_as, Actor};
 use crate::TestDatabase;
 use fixtures::{email, user_id, Ctx, Planner};
-use postgres::{Client, SimpleQueryMessage, Transaction};
+use postgres::{Client, GenericClient, SimpleQueryMessage, Transaction};
 use schema_core::emit::access::{self, Actor as Who, Outcome};
 use schema_core::ir::{Command, Condition, DbRole, RoleSource, Schema, Table};
 use schema_core::sql::ident::{list, literal, qualified, quote};
@@ -29,6 +33,10 @@ pub struct HarnessOptions {
     /// `postgres` URLs are in [`Report::kept`]. The caller drops them. For benchmarks that replay
     /// the checks with another tool.
     pub keep_databases: bool,
+    /// Compare the migrated database with the schema (drift detection) before any check; a
+    /// difference fails the run and no other check runs on that database. Off only where a
+    /// database deliberately differs from the schema (mutation testing).
+    pub check_drift: bool,
 }
 
 /// One verified expectation.
@@ -74,9 +82,16 @@ struct Probe {
     policy: Option<String>,
     sql: String,
     setup: Option<String>,
+    /// No grant: the refusal must come from privileges, not from a policy.
+    privilege: bool,
 }
 
 impl Check {
+    /// Identifies the check across runs of one schema (mode, group, name).
+    pub fn key(&self) -> String {
+        format!("{} {} {}", self.mode, self.group, self.name())
+    }
+
     /// `messages / member / insert` style name.
     pub fn name(&self) -> String {
         if self.table.is_empty() {
@@ -115,6 +130,10 @@ pub fn insert_fixtures(client: &mut Client, schema: &Schema, suite: &Suite) -> R
         planner: Planner::new(schema, suite),
         mode: "",
         checks: Vec::new(),
+        stop: None,
+        killed: None,
+        only: None,
+        skip: None,
     };
     h.create_fixtures(client)
 }
@@ -126,11 +145,12 @@ pub fn mode_name(mode: GrantMode) -> &'static str {
     }
 }
 
-/// Runs the harness on `server`: one scratch database per grant mode, dropped afterwards.
+/// Runs the harness on `server`: one scratch database per grant mode, dropped afterwards. The
+/// `migrations` are applied in order, as `schemac migrate up` would apply them.
 pub fn run<S: PgServer + ?Sized>(
     server: &S,
     schema: &Schema,
-    up_sql: &str,
+    migrations: &[MigrationFile],
     opts: &HarnessOptions,
 ) -> Result<Report, PgError> {
     let mut report = Report::default();
@@ -148,14 +168,38 @@ pub fn run<S: PgServer + ?Sized>(
             t.elapsed(),
         ));
         let t = Instant::now();
-        pg.batch_execute(up_sql)
-            .map_err(|source| PgError::Harness {
-                context: "applying the migration".into(),
-                source,
-            })?;
+        migrate::up(&mut pg, migrations, None)?;
         report
             .timings
             .push((format!("{}: migration", mode_name(mode)), t.elapsed()));
+        if opts.check_drift {
+            let t = Instant::now();
+            let findings = drift::drift(&mut pg, schema)?;
+            report
+                .timings
+                .push((format!("{}: drift", mode_name(mode)), t.elapsed()));
+            if !findings.is_empty() {
+                report
+                    .checks
+                    .extend(findings.into_iter().map(|f| drift_check(mode, f)));
+                drop(pg);
+                db.drop_now()?;
+                continue;
+            }
+            report.checks.push(Check {
+                mode: mode_name(mode),
+                group: "drift",
+                table: String::new(),
+                actor: "postgres".into(),
+                op: "committed migrations produce schema.yaml".into(),
+                expected: "no drift".into(),
+                actual: "no drift".into(),
+                passed: true,
+                policy: None,
+                detail: None,
+                probe: None,
+            });
+        }
         let t = Instant::now();
         let mut h = Harness {
             schema,
@@ -163,6 +207,10 @@ pub fn run<S: PgServer + ?Sized>(
             planner: Planner::new(schema, &opts.suite),
             mode: mode_name(mode),
             checks: Vec::new(),
+            stop: None,
+            killed: None,
+            only: None,
+            skip: None,
         };
         h.create_fixtures(&mut pg)?;
         report
@@ -172,6 +220,8 @@ pub fn run<S: PgServer + ?Sized>(
         h.matrix(&mut pg)?;
         h.column_checks(&mut pg)?;
         h.ownership_checks(&mut pg)?;
+        h.link_moves(&mut pg)?;
+        h.postgrest_shapes(&mut pg)?;
         h.cascade_check(&mut pg)?;
         report
             .timings
@@ -197,12 +247,43 @@ pub fn run<S: PgServer + ?Sized>(
     Ok(report)
 }
 
+/// A difference between what the committed migrations built and what schema.yaml says, as a
+/// failed check: the tests would otherwise prove a database that is not the one that ships.
+fn drift_check(mode: GrantMode, f: drift::Finding) -> Check {
+    Check {
+        mode: mode_name(mode),
+        group: "drift",
+        table: String::new(),
+        actor: "postgres".into(),
+        op: format!("{} ({})", f.object, f.kind.name()),
+        expected: "the committed migrations to produce what schema.yaml says".into(),
+        actual: f.detail,
+        passed: false,
+        policy: None,
+        detail: Some(
+            "generated/migrations does not build the schema that schema.yaml declares (a migration \
+             was edited, or schema.yaml changed without `schemac generate`); no other check ran \
+             on this database. Regenerate with `schemac generate` (never edit a migration by hand)."
+                .into(),
+        ),
+        probe: None,
+    }
+}
+
 struct Harness<'a> {
     schema: &'a Schema,
     suite: &'a Suite,
     planner: Planner<'a>,
     mode: &'static str,
     checks: Vec<Check>,
+    /// Mutation testing: stop at the first failure of a check that passed in `baseline` (keys
+    /// from [`Check::key`]); its name is kept in `killed`.
+    stop: Option<std::collections::BTreeSet<String>>,
+    killed: Option<String>,
+    /// Mutation testing: check only this table (a first pass on the table a mutant touched,
+    /// where it dies soonest), or every table but it (the second pass).
+    only: Option<String>,
+    skip: Option<String>,
 }
 
 /// What a statement did.
@@ -275,7 +356,7 @@ fn become_(tx: &mut Transaction<'_>, who: Option<&Actor>) -> Result<(), postgres
     }
 }
 
-impl Harness<'_> {
+impl<'a> Harness<'a> {
     fn session(&self, who: Who) -> Actor {
         match who {
             Who::Anon => Actor::anon(),
@@ -405,15 +486,56 @@ impl Harness<'_> {
         self.planner.pk_predicate(table, Ctx::Owner)
     }
 
+    fn push(&mut self, c: Check) {
+        if !c.passed && self.killed.is_none() {
+            if let Some(baseline) = &self.stop {
+                if baseline.contains(&c.key()) {
+                    self.killed = Some(format!(
+                        "{}: {}: expected {}, got {}",
+                        c.group,
+                        c.name(),
+                        c.expected,
+                        c.actual
+                    ));
+                }
+            }
+        }
+        self.checks.push(c);
+    }
+
+    /// The tables to check (see `only` and `skip`).
+    fn ordered_tables(&self) -> Vec<&'a Table> {
+        let schema: &'a Schema = self.schema;
+        schema
+            .tables
+            .iter()
+            .filter(|t| self.only.as_ref().is_none_or(|o| *o == t.name))
+            .filter(|t| self.skip.as_ref().is_none_or(|o| *o != t.name))
+            .collect()
+    }
+
+    /// True once a mutant is killed: the remaining checks are skipped.
+    fn done(&self) -> bool {
+        self.killed.is_some()
+    }
+
     fn record(&mut self, p: Probe, actual: &Actual) {
-        let kind = self.kind_of(&p.op, actual);
+        let mut kind = self.kind_of(&p.op, actual);
+        if p.privilege && kind == "refused" {
+            if let Actual::Err { message, .. } = actual {
+                if message.contains("row-level security") {
+                    // No grant should stop it before any policy is consulted.
+                    kind = "refused by a policy, not by privileges".into();
+                }
+            }
+        }
         let passed = kind == p.expected;
         let detail = (!passed).then(|| match actual {
             Actual::Err { message, .. } => format!("{}\n{message}", p.sql),
             Actual::Ok { rows, .. } => format!("{}\n({rows} rows)", p.sql),
         });
         let session = self.session(p.actor);
-        self.checks.push(Check {
+        self.push(Check {
             mode: self.mode,
             group: p.group,
             table: p.table,
@@ -422,7 +544,7 @@ impl Harness<'_> {
             expected: p.expected,
             actual: match actual {
                 Actual::Err { code, .. } if code != "42501" => format!("error {code}"),
-                _ => kind,
+                _ => kind.clone(),
             },
             passed,
             policy: p.policy,
@@ -463,8 +585,8 @@ impl Harness<'_> {
         has_rule.then(|| format!("{}_{}_{}", table.name, cmd.sql(), who.db_role().name()))
     }
 
-    fn matrix(&mut self, pg: &mut Client) -> Result<(), PgError> {
-        for table in &self.schema.tables {
+    fn matrix(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
+        for table in self.ordered_tables() {
             let Some(pk) = self.pk(table) else { continue };
             for who in Who::ALL {
                 for cmd in Command::ALL {
@@ -517,6 +639,13 @@ impl Harness<'_> {
                     let actual = run_sql(&mut tx, &sql);
                     tx.rollback()?;
                     let policy = self.policy_name(table, who, cmd);
+                    let observed = self.kind_of(cmd.sql(), &actual);
+                    let own = access::own_outcome(self.schema, table, who, cmd);
+                    let unmask = matches!(cmd, Command::Update | Command::Delete)
+                        && observed == "filtered"
+                        && !matches!(own, Outcome::Conditional(..))
+                        && (expected == "filtered" || expected == own.kind());
+                    let own_kind = own.kind().to_string();
                     self.record(
                         Probe {
                             group: "matrix",
@@ -524,12 +653,395 @@ impl Harness<'_> {
                             actor: who,
                             op: cmd.sql().into(),
                             expected,
-                            policy,
-                            sql,
+                            policy: policy.clone(),
+                            sql: sql.clone(),
                             setup,
+                            privilege: access::grant(table, who.db_role(), cmd).is_none(),
                         },
                         &actual,
                     );
+                    if unmask {
+                        self.unmasked(
+                            pg,
+                            table,
+                            Probe {
+                                group: "unmasked",
+                                table: table.name.clone(),
+                                actor: who,
+                                op: format!("{} with every row readable", cmd.sql()),
+                                expected: own_kind,
+                                policy,
+                                sql,
+                                setup: None,
+                                privilege: false,
+                            },
+                        )?;
+                    }
+                    if who != Who::ServiceRole
+                        && access::grant(table, who.db_role(), cmd).is_none()
+                        && matches!(cmd, Command::Update | Command::Delete)
+                    {
+                        self.privilege_probe(pg, table, who, cmd, None)?;
+                    }
+                    if self.done() {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An UPDATE or DELETE that matched no row is run again with every row readable (a
+    /// permissive `select using (true)` policy for the actor's role, added inside the rolled-back
+    /// transaction). Its filter reads columns, so PostgreSQL applies the SELECT policies too and a
+    /// command's own USING wider than SELECT would stay invisible; here only that USING decides.
+    fn unmasked(
+        &mut self,
+        pg: &mut impl GenericClient,
+        table: &Table,
+        mut probe: Probe,
+    ) -> Result<(), PgError> {
+        let open = open_select(table, probe.actor.db_role());
+        let mut tx = pg.transaction()?;
+        tx.batch_execute(&open)?;
+        become_(&mut tx, Some(&self.session(probe.actor)))?;
+        let actual = run_sql(&mut tx, &probe.sql);
+        tx.rollback()?;
+        probe.setup = Some(open);
+        self.record(probe, &actual);
+        Ok(())
+    }
+
+    /// Writes as PostgREST issues them for supabase-js (`.insert().select()`, `.update().select()`,
+    /// `.delete().select()`: the statement with `returning`; `.upsert()`: `on conflict (key) do
+    /// update`), where the plain write is allowed: their outcome comes from
+    /// `access::shape_outcome`, including "write allowed, returned row refused".
+    fn postgrest_shapes(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
+        use access::Shape;
+        for table in self.ordered_tables() {
+            let Some(pk) = self.pk(table) else { continue };
+            let t = qualified("public", &table.name);
+            for who in Who::ALL {
+                for (shape, cmd) in [
+                    (Shape::Returning, Command::Insert),
+                    (Shape::Returning, Command::Update),
+                    (Shape::Returning, Command::Delete),
+                    (Shape::Upsert, Command::Insert),
+                ] {
+                    if self.done() {
+                        return Ok(());
+                    }
+                    let base_allowed = |c: Command| {
+                        matches!(
+                            access::outcome(self.schema, table, who, c),
+                            Outcome::Allowed(_)
+                        )
+                    };
+                    let relevant = match shape {
+                        Shape::Returning => base_allowed(cmd),
+                        Shape::Upsert => {
+                            base_allowed(Command::Insert) || base_allowed(Command::Update)
+                        }
+                    };
+                    if !relevant {
+                        continue;
+                    }
+                    let Some(expected) = access::shape_outcome(self.schema, table, who, cmd, shape)
+                    else {
+                        continue;
+                    };
+                    let returning = match access::grant(table, who.db_role(), Command::Select)
+                        .and_then(|g| g.columns.clone())
+                    {
+                        Some(c) if who != Who::ServiceRole => list(&c),
+                        _ => "*".into(),
+                    };
+                    let mut tx = pg.transaction()?;
+                    let (setup, sql, op) = match (shape, cmd) {
+                        (Shape::Returning, Command::Insert) => {
+                            let (setup, ins) = self.insert_as(&mut tx, table, who)?;
+                            (
+                                setup,
+                                format!("{ins} returning {returning}"),
+                                "insert ... returning (.insert().select())",
+                            )
+                        }
+                        (Shape::Returning, Command::Update) => {
+                            let col = self.update_column(table, who);
+                            (
+                                None,
+                                format!(
+                                    "update {t} set {} = {} where {pk} returning {returning}",
+                                    quote(&col),
+                                    quote(&col)
+                                ),
+                                "update ... returning (.update().select())",
+                            )
+                        }
+                        (Shape::Returning, _) => (
+                            None,
+                            format!("delete from {t} where {pk} returning {returning}"),
+                            "delete ... returning (.delete().select())",
+                        ),
+                        _ => {
+                            let Some(sql) = self.upsert_sql(table, who) else {
+                                tx.rollback()?;
+                                continue;
+                            };
+                            (None, sql, "insert ... on conflict do update (.upsert())")
+                        }
+                    };
+                    become_(&mut tx, Some(&self.session(who)))?;
+                    let actual = run_sql(&mut tx, &sql);
+                    tx.rollback()?;
+                    let kind_op = if cmd == Command::Insert {
+                        "insert"
+                    } else {
+                        cmd.sql()
+                    };
+                    let actual = match actual {
+                        Actual::Ok { rows, first } if kind_op != "insert" => {
+                            Actual::Ok { rows, first }
+                        }
+                        other => other,
+                    };
+                    let policy = Some(match expected {
+                        access::ShapeOutcome::ReturnedRowRefused => {
+                            "write allowed, returned row refused (SELECT policies apply to the returned row)".to_string()
+                        }
+                        _ => format!("{}_{}_{}", table.name, cmd.sql(), who.db_role().name()),
+                    });
+                    self.record(
+                        Probe {
+                            group: "postgrest",
+                            table: table.name.clone(),
+                            actor: who,
+                            op: op.into(),
+                            expected: expected.kind().into(),
+                            policy,
+                            sql,
+                            setup,
+                            privilege: false,
+                        },
+                        &actual,
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `.upsert(row)` of the owner's existing row as `who` sends it: the columns `who` may insert,
+    /// conflicting on the primary key, updating those of them `who` may update. `None` when the
+    /// key is not part of the payload or nothing would be updated.
+    fn upsert_sql(&self, table: &Table, who: Who) -> Option<String> {
+        let row = self.planner.row(table, Ctx::Owner, 0)?;
+        let values: Vec<(String, String)> = row
+            .values
+            .into_iter()
+            .filter(|(c, _)| {
+                who == Who::ServiceRole
+                    || access::may_write(table, who.db_role(), Command::Insert, c)
+            })
+            .collect();
+        if !table
+            .primary_key
+            .iter()
+            .all(|k| values.iter().any(|(c, _)| c == k))
+        {
+            return None;
+        }
+        let set: Vec<String> = values
+            .iter()
+            .filter(|(c, _)| !table.primary_key.contains(c))
+            .filter(|(c, _)| {
+                who == Who::ServiceRole
+                    || access::may_write(table, who.db_role(), Command::Update, c)
+            })
+            .map(|(c, _)| format!("{} = excluded.{}", quote(c), quote(c)))
+            .collect();
+        if set.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "{} on conflict ({}) do update set {}",
+            insert_sql(table, &values, false),
+            list(&table.primary_key),
+            set.join(", ")
+        ))
+    }
+
+    /// A statement that reads no column (`where false`), so only the privilege on the command (or
+    /// on `column`) decides: without a grant it must be refused, even where no policy would let
+    /// a row through (a reading filter would need SELECT and hide a stray UPDATE/DELETE grant).
+    fn privilege_probe(
+        &mut self,
+        pg: &mut impl GenericClient,
+        table: &Table,
+        who: Who,
+        cmd: Command,
+        column: Option<&str>,
+    ) -> Result<(), PgError> {
+        let t = qualified("public", &table.name);
+        let col = column
+            .map(str::to_string)
+            .unwrap_or_else(|| self.update_column(table, who));
+        let sql = match cmd {
+            Command::Delete => format!("delete from {t} where false"),
+            Command::Insert => format!("insert into {t} ({}) select null where false", quote(&col)),
+            _ => format!("update {t} set {} = default where false", quote(&col)),
+        };
+        let mut tx = pg.transaction()?;
+        become_(&mut tx, Some(&self.session(who)))?;
+        let actual = run_sql(&mut tx, &sql);
+        tx.rollback()?;
+        let op = match column {
+            Some(c) => format!("{} `{c}` (privilege only)", cmd.sql()),
+            None => format!("{} (privilege only)", cmd.sql()),
+        };
+        let kind = match &actual {
+            Actual::Err { code, .. } if code == "42501" => Actual::Err {
+                code: code.clone(),
+                message: String::new(),
+            },
+            Actual::Ok { .. } => Actual::Ok {
+                rows: 1,
+                first: None,
+            },
+            Actual::Err { code, message } => Actual::Err {
+                code: code.clone(),
+                message: message.clone(),
+            },
+        };
+        self.record(
+            Probe {
+                group: "privileges",
+                table: table.name.clone(),
+                actor: who,
+                op,
+                expected: "refused".into(),
+                policy: Some(format!(
+                    "no {} grant to {}",
+                    cmd.sql(),
+                    who.db_role().name()
+                )),
+                sql,
+                setup: None,
+                privilege: false,
+            },
+            &kind,
+        );
+        Ok(())
+    }
+
+    /// Ownership moves through links: the owner's row, written by each actor allowed to write it,
+    /// with a `parent:`/`member:`/custom link column pointing at the other user's row instead
+    /// (moving a chunk into someone else's document, a link into someone else's conversation).
+    fn link_moves(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
+        for table in self.ordered_tables() {
+            if self.done() {
+                return Ok(());
+            }
+            let Some(pk) = self.pk(table) else { continue };
+            let mut links: Vec<(String, &Table, String)> = Vec::new();
+            for fk in &table.foreign_keys {
+                if fk.columns.len() != 1 || fk.target.schema != "public" {
+                    continue;
+                }
+                let Some(parent) = self.schema.tables.iter().find(|t| t.name == fk.target.name)
+                else {
+                    continue;
+                };
+                let col = &fk.columns[0];
+                let used = table.rules.iter().any(|r| {
+                    matches!(r.command, Command::Insert | Command::Update)
+                        && r.conditions.iter().any(|c| match c {
+                            Condition::Parent { column, .. } | Condition::Member { column, .. } => {
+                                column == col
+                            }
+                            Condition::Custom { using, check } => [using, check]
+                                .iter()
+                                .any(|t| t.as_deref().is_some_and(|t| t.contains(col.as_str()))),
+                            _ => false,
+                        })
+                });
+                if used && !links.iter().any(|(c, _, _)| c == col) {
+                    links.push((col.clone(), parent, fk.target_columns[0].clone()));
+                }
+            }
+            for (col, parent, ref_col) in links {
+                let Some(other_key) = self.planner.key_value(parent, &ref_col, Ctx::Other) else {
+                    continue;
+                };
+                for who in [Who::Owner, Who::Member, Who::Admin] {
+                    for cmd in [Command::Insert, Command::Update] {
+                        if self.done() {
+                            return Ok(());
+                        }
+                        let allowed = match access::outcome(self.schema, table, who, cmd) {
+                            Outcome::Allowed(_) => true,
+                            Outcome::Conditional(..) => self
+                                .suite
+                                .pin(&table.name, who, cmd)
+                                .is_some_and(|p| p.expect == "allowed"),
+                            _ => false,
+                        };
+                        if !allowed || !access::may_write(table, who.db_role(), cmd, &col) {
+                            continue;
+                        }
+                        let expected =
+                            match access::moved_outcome(self.schema, table, who, cmd, &col) {
+                                Some(o) => o.kind().to_string(),
+                                None => match self.suite.move_pin(&table.name, &col) {
+                                    Some(p) => p.expect.clone(),
+                                    None => "refused".into(),
+                                },
+                            };
+                        let mut tx = pg.transaction()?;
+                        let open = open_select(table, who.db_role());
+                        tx.batch_execute(&open)?;
+                        let (setup, sql) = match cmd {
+                            Command::Insert => {
+                                let (setup, ins) = self.insert_as_with(
+                                    &mut tx,
+                                    table,
+                                    who,
+                                    Some((&col, &other_key)),
+                                )?;
+                                (setup, ins)
+                            }
+                            _ => (
+                                Some(open),
+                                format!(
+                                    "update {} set {} = {other_key} where {pk}",
+                                    qualified("public", &table.name),
+                                    quote(&col)
+                                ),
+                            ),
+                        };
+                        become_(&mut tx, Some(&self.session(who)))?;
+                        let actual = run_sql(&mut tx, &sql);
+                        tx.rollback()?;
+                        self.record(
+                            Probe {
+                                group: "ownership",
+                                table: table.name.clone(),
+                                actor: who,
+                                op: format!(
+                                    "{} with `{col}` moved to the other user's {}",
+                                    cmd.sql(),
+                                    parent.name
+                                ),
+                                expected,
+                                policy: Some(format!("{}_{}_authenticated", table.name, cmd.sql())),
+                                sql,
+                                setup,
+                                privilege: false,
+                            },
+                            &actual,
+                        );
+                    }
                 }
             }
         }
@@ -544,6 +1056,17 @@ impl Harness<'_> {
         tx: &mut Transaction<'_>,
         table: &Table,
         who: Who,
+    ) -> Result<(Option<String>, String), PgError> {
+        self.insert_as_with(tx, table, who, None)
+    }
+
+    /// `insert_as`, with one column's value replaced.
+    fn insert_as_with(
+        &self,
+        tx: &mut Transaction<'_>,
+        table: &Table,
+        who: Who,
+        replace: Option<(&str, &str)>,
     ) -> Result<(Option<String>, String), PgError> {
         let pk = self.pk(table).unwrap_or_else(|| "false".into());
         let mut n = 0;
@@ -577,6 +1100,13 @@ impl Harness<'_> {
                     .collect(),
                 _ => row.values,
             };
+        let values: Vec<(String, String)> = values
+            .into_iter()
+            .map(|(c, v)| match replace {
+                Some((rc, rv)) if rc == c => (c, rv.to_string()),
+                _ => (c, v),
+            })
+            .collect();
         Ok((setup, insert_sql(table, &values, false)))
     }
 
@@ -600,10 +1130,23 @@ impl Harness<'_> {
     }
 
     /// Columns users may not read or write: hidden select columns and non-updatable columns.
-    fn column_checks(&mut self, pg: &mut Client) -> Result<(), PgError> {
-        for table in &self.schema.tables {
+    fn column_checks(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
+        for table in self.ordered_tables() {
+            if self.done() {
+                return Ok(());
+            }
             let Some(pk) = self.pk(table) else { continue };
             let owner = self.session(Who::Owner);
+            if let Some(allowed) = access::grant(table, DbRole::Authenticated, Command::Insert)
+                .and_then(|g| g.columns.clone())
+            {
+                for c in &table.columns {
+                    if allowed.contains(&c.name) || c.generated.is_some() || self.done() {
+                        continue;
+                    }
+                    self.privilege_probe(pg, table, Who::Owner, Command::Insert, Some(&c.name))?;
+                }
+            }
             for cmd in [Command::Select, Command::Update] {
                 let Some(allowed) = access::grant(table, DbRole::Authenticated, cmd)
                     .and_then(|g| g.columns.clone())
@@ -642,6 +1185,7 @@ impl Harness<'_> {
                             policy: Some(format!("column privileges of {}", table.name)),
                             sql,
                             setup: None,
+                            privilege: false,
                         },
                         &actual,
                     );
@@ -652,9 +1196,12 @@ impl Harness<'_> {
     }
 
     /// The owner tries to hand their row to another user: WITH CHECK or column privileges refuse.
-    fn ownership_checks(&mut self, pg: &mut Client) -> Result<(), PgError> {
+    fn ownership_checks(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
         let other = user_id(Who::Other).expect("other");
-        for table in &self.schema.tables {
+        for table in self.ordered_tables() {
+            if self.done() {
+                return Ok(());
+            }
             let Some(pk) = self.pk(table) else { continue };
             let mut cols: Vec<String> = Vec::new();
             for r in table
@@ -679,7 +1226,11 @@ impl Harness<'_> {
                     quote(&col),
                     literal(&other.to_string())
                 );
+                // Every row readable: the SELECT policy (applied to the new row because the
+                // filter reads columns) must not be what refuses the move; WITH CHECK must.
+                let open = open_select(table, DbRole::Authenticated);
                 let mut tx = pg.transaction()?;
+                tx.batch_execute(&open)?;
                 become_(&mut tx, Some(&self.session(Who::Owner)))?;
                 let actual = run_sql(&mut tx, &sql);
                 tx.rollback()?;
@@ -693,7 +1244,8 @@ impl Harness<'_> {
                         expected: "refused".into(),
                         policy: Some(format!("{}_update_authenticated", table.name)),
                         sql,
-                        setup: None,
+                        setup: Some(open),
+                        privilege: false,
                     },
                     &actual,
                 );
@@ -703,7 +1255,10 @@ impl Harness<'_> {
     }
 
     /// Deleting the owner from auth.users removes every row of theirs and nothing of the other's.
-    fn cascade_check(&mut self, pg: &mut Client) -> Result<(), PgError> {
+    fn cascade_check(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
+        if self.done() {
+            return Ok(());
+        }
         let mut tx = pg.transaction()?;
         let owner = user_id(Who::Owner).expect("owner");
         let del = format!(
@@ -711,6 +1266,7 @@ impl Harness<'_> {
             literal(&owner.to_string())
         );
         let deleted = run_sql(&mut tx, &del);
+        let removed = cascaded_tables(self.schema);
         let mut left_owner = Vec::new();
         let mut lost_other = Vec::new();
         if let Actual::Ok { .. } = deleted {
@@ -728,7 +1284,11 @@ impl Harness<'_> {
                         Actual::Ok { first, .. } => first.unwrap_or_default(),
                         Actual::Err { message, .. } => message,
                     };
-                    let keep = if ctx == Ctx::Owner { "0" } else { "1" };
+                    let keep = if ctx == Ctx::Owner && removed.contains(&table.name) {
+                        "0"
+                    } else {
+                        "1"
+                    };
                     if n != keep {
                         bucket.push(format!("{} ({n})", table.name));
                     }
@@ -746,7 +1306,7 @@ impl Harness<'_> {
             ),
         };
         let passed = actual == "nothing left";
-        self.checks.push(Check {
+        self.push(Check {
             mode: self.mode,
             group: "cascade",
             table: String::new(),
@@ -803,8 +1363,11 @@ impl Harness<'_> {
         Ok(out)
     }
 
-    fn scenarios(&mut self, pg: &mut Client) -> Result<(), PgError> {
+    fn scenarios(&mut self, pg: &mut impl GenericClient) -> Result<(), PgError> {
         for sc in &self.suite.scenarios {
+            if self.done() {
+                return Ok(());
+            }
             let mut tx = pg.transaction()?;
             let mut failure: Option<(String, String, String)> = None;
             if let Some(setup) = &sc.setup {
@@ -882,7 +1445,7 @@ impl Harness<'_> {
                 ),
                 Some((e, a, d)) => (e, a, Some(d)),
             };
-            self.checks.push(Check {
+            self.push(Check {
                 mode: self.mode,
                 group: "scenario",
                 table: String::new(),
@@ -898,6 +1461,46 @@ impl Harness<'_> {
         }
         Ok(())
     }
+}
+
+/// Tables whose owner's fixture row goes when the owner is deleted from auth.users: an `on
+/// delete cascade` chain to the owner (a column holding the owner, or a parent row that goes).
+/// Rows whose owner column is `set null` stay, owned by no one (the other user's rows always stay).
+fn cascaded_tables(schema: &Schema) -> std::collections::BTreeSet<String> {
+    let mut removed = std::collections::BTreeSet::new();
+    loop {
+        let before = removed.len();
+        for t in &schema.tables {
+            if removed.contains(&t.name) {
+                continue;
+            }
+            let goes = t.foreign_keys.iter().any(|fk| {
+                fk.on_delete == schema_core::ir::OnDelete::Cascade
+                    && fk.columns.len() == 1
+                    && if fk.target.schema == "auth" {
+                        access::column_user(schema, &t.name, &fk.columns[0]) == Who::Owner
+                    } else {
+                        removed.contains(&fk.target.name)
+                    }
+            });
+            if goes {
+                removed.insert(t.name.clone());
+            }
+        }
+        if removed.len() == before {
+            return removed;
+        }
+    }
+}
+
+/// A permissive `select using (true)` policy for `role` on `table`: with it, only the command's
+/// own policies decide (run as the migrating role inside a rolled-back transaction).
+fn open_select(table: &Table, role: DbRole) -> String {
+    format!(
+        "create policy \"__schemac_open_select\" on {} as permissive for select to {} using (true);",
+        qualified("public", &table.name),
+        quote(role.name())
+    )
 }
 
 fn role_name(r: StepRole) -> &'static str {

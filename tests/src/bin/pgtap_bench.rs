@@ -10,7 +10,6 @@
 //!    database, runs `pg_prove` (and plain `psql`) on it N times and checks the verdicts;
 //! 4. prints the comparison and drops the kept databases.
 
-use schema_core::emit::{up, EmitOptions};
 use schema_core::sql::ident::{literal, quote};
 use schema_pg::harness::{self, report, Check, HarnessOptions, Replay};
 use schema_pg::{EmbeddedServer, GrantMode, SUPERUSER};
@@ -303,7 +302,7 @@ fn run() -> Result<(), String> {
             .collect();
         return Err(format!("schema.yaml does not compile:\n{msgs}"));
     };
-    let up_sql = up::migration(&ir, &EmitOptions::default());
+    let migrations = schemac_tests::committed_migrations();
     let suite = schemac_tests::policy_suite();
 
     let t = Instant::now();
@@ -317,11 +316,12 @@ fn run() -> Result<(), String> {
         modes: vec![GrantMode::NoAutoGrant],
         suite,
         keep_databases: true,
+        check_drift: true,
     };
     let mut runs = Vec::new();
     for i in 1..=args.runs {
         let t = Instant::now();
-        let r = harness::run(&server, &ir, &up_sql, &opts).map_err(|e| e.to_string())?;
+        let r = harness::run(&server, &ir, &migrations, &opts).map_err(|e| e.to_string())?;
         let took = t.elapsed();
         eprintln!(
             "harness run {i}: {} checks in {:.3} s",
