@@ -13,6 +13,10 @@ pub enum ScaleArg {
     /// 10k users, 1M rows per leaf table (e.g. messages), 100k vectors (e.g. document chunks).
     #[value(name = "1m")]
     Million,
+    /// 1M users, 1M rows per leaf table and 1M vectors, skewed: a power user owns 10% of them
+    /// (100k chunks), the rest follow a Zipf-like law; queries also run as the power user and an admin.
+    #[value(name = "1m-users")]
+    MillionUsers,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
@@ -38,6 +42,10 @@ pub struct BenchArgs {
     /// Rows of each table with a vector column (document chunks).
     #[arg(long)]
     chunks: Option<u64>,
+    /// Skew the leaf and vector tables: the power user (user 1) owns this share of their rows,
+    /// the rest follow a Zipf-like law (0 turns skew off; `--scale 1m-users` uses 0.1).
+    #[arg(long)]
+    power_share: Option<f64>,
     /// maintenance_work_mem for building the vector indexes after loading.
     #[arg(long, default_value = "1GB")]
     maintenance_work_mem: String,
@@ -105,6 +113,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let mut scale = match args.scale {
         ScaleArg::Small => Scale::small(),
         ScaleArg::Million => Scale::million(),
+        ScaleArg::MillionUsers => Scale::million_users_skewed(),
     };
     if let Some(n) = args.users {
         scale.users = n.max(2);
@@ -114,6 +123,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(n) = args.chunks {
         scale.vector_rows = n.max(1);
+    }
+    if let Some(p) = args.power_share {
+        scale.skew = (p > 0.0 && p.is_finite()).then_some(bench::data::Skew {
+            power_share: p.min(0.99),
+        });
     }
     let opts = BenchOptions {
         scale,

@@ -1525,9 +1525,9 @@ impl Differ<'_> {
         let hs_old = self.old.helpers_schema.clone();
         let sig = |hs: &str, h: &Helper| {
             let args = match h {
-                Helper::HasRole { arg_type, .. } | Helper::OwnerIdsWithRole { arg_type, .. } => {
-                    types::sql(arg_type, None)
-                }
+                Helper::HasRole { arg_type, .. }
+                | Helper::OwnerIdsWithRole { arg_type, .. }
+                | Helper::OwnerBound { arg_type, .. } => types::sql(arg_type, None),
                 _ => String::new(),
             };
             format!("{}({args})", qualified(hs, h.name()))
@@ -1960,9 +1960,9 @@ fn recreate_enum(
     }
     for h in &helpers {
         let args = match h {
-            Helper::HasRole { arg_type, .. } | Helper::OwnerIdsWithRole { arg_type, .. } => {
-                types::sql(arg_type, None)
-            }
+            Helper::HasRole { arg_type, .. }
+            | Helper::OwnerIdsWithRole { arg_type, .. }
+            | Helper::OwnerBound { arg_type, .. } => types::sql(arg_type, None),
             _ => String::new(),
         };
         s.push(format!(

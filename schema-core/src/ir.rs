@@ -434,6 +434,20 @@ pub enum Helper {
     /// when the current user has `role`. Lets "owner or admin" be one indexable condition
     /// (`owner = any (array(select ...))`) instead of an OR that stops index use.
     OwnerIdsWithRole { name: String, arg_type: SqlType },
+    /// `helpers.<name>(role) returns uuid`: the lowest (`upper: false`) or highest (`upper: true`)
+    /// owner id the current user reads as an owner: their own id, or the bound of the whole uuid
+    /// range when they have `role` in the role source (`table.column`, keyed by `user_column`).
+    /// "Owner or admin" becomes `owner >= (select min) and owner <= (select max)`: one index
+    /// range condition, evaluated once per statement, whose cost does not grow with the number of
+    /// users (the list `OwnerIdsWithRole` returned held every user's id for admins).
+    OwnerBound {
+        name: String,
+        table: String,
+        column: String,
+        user_column: String,
+        arg_type: SqlType,
+        upper: bool,
+    },
 }
 
 impl Helper {
@@ -442,16 +456,17 @@ impl Helper {
             Helper::HasRole { name, .. }
             | Helper::MemberKeys { name, .. }
             | Helper::SetUpdatedAt { name }
-            | Helper::OwnerIdsWithRole { name, .. } => name,
+            | Helper::OwnerIdsWithRole { name, .. }
+            | Helper::OwnerBound { name, .. } => name,
         }
     }
 
     /// The argument type, for helpers that take one (the app role).
     pub fn arg_type(&self) -> Option<&SqlType> {
         match self {
-            Helper::HasRole { arg_type, .. } | Helper::OwnerIdsWithRole { arg_type, .. } => {
-                Some(arg_type)
-            }
+            Helper::HasRole { arg_type, .. }
+            | Helper::OwnerIdsWithRole { arg_type, .. }
+            | Helper::OwnerBound { arg_type, .. } => Some(arg_type),
             _ => None,
         }
     }

@@ -487,17 +487,32 @@ impl Lower<'_> {
                     .iter()
                     .any(|c| t.foldable_owner_role(*c, DbRole::Authenticated).is_some())
             });
-            if let (true, Some(ir::Helper::HasRole { arg_type, .. })) =
-                (foldable, self.helpers.get("has_role"))
+            if let (
+                true,
+                Some(ir::Helper::HasRole {
+                    table,
+                    column,
+                    user_column,
+                    arg_type,
+                    ..
+                }),
+            ) = (foldable, self.helpers.get("has_role"))
             {
-                let arg_type = arg_type.clone();
-                self.helpers.insert(
-                    "owner_ids_with_role".into(),
-                    ir::Helper::OwnerIdsWithRole {
-                        name: "owner_ids_with_role".into(),
-                        arg_type,
-                    },
-                );
+                let bounds = [
+                    ("owner_min_with_role", false),
+                    ("owner_max_with_role", true),
+                ]
+                .map(|(name, upper)| ir::Helper::OwnerBound {
+                    name: name.into(),
+                    table: table.clone(),
+                    column: column.clone(),
+                    user_column: user_column.clone(),
+                    arg_type: arg_type.clone(),
+                    upper,
+                });
+                for h in bounds {
+                    self.helpers.insert(h.name().to_string(), h);
+                }
             }
         }
         let tables = self.toposort(tables);

@@ -26,6 +26,7 @@ fn small_report() -> BenchReport {
             vector_rows: 2_000,
             fanout: 10,
             per_user: 2,
+            skew: None,
         },
         maintenance_work_mem: "64MB".into(),
         reps: 2,

@@ -4,7 +4,7 @@
 
 use schema_pg::harness::{self, report, HarnessOptions};
 use schema_pg::{shared, GrantMode};
-use schemac_tests::{committed_migration, policy_suite, single_migration};
+use schemac_tests::{committed_migration, committed_migrations, policy_suite, single_migration};
 
 /// Replaces `from` by `to` in the statement (blank-line separated block) that starts with `stmt`.
 fn mutate(up: &str, stmt: &str, from: &str, to: &str) -> String {
@@ -185,6 +185,157 @@ fn a_missing_cascade_is_caught() {
         "references \"public\".\"conversations\" (\"id\")",
     );
     assert_caught("cascade removed", &m, "");
+}
+
+/// Every "owner or admin" range condition (`owner >= (select min) and owner <= (select max)`) and
+/// both bound helpers, each broken in every way listed below, one mutant per harness run: the
+/// harness must notice each on the table the mutation touched or in a scenario (for a helper:
+/// anywhere).
+#[test]
+fn every_owner_or_admin_range_mutant_is_caught() {
+    // The committed migration that brings the range and its helpers (a later one); every
+    // committed migration is applied, that one mutated.
+    let committed = committed_migrations();
+    let at = committed
+        .iter()
+        .position(|f| {
+            f.up.contains("create function \"private\".\"owner_min_with_role\"")
+        })
+        .expect("a committed migration creates the range helpers");
+    let up = committed[at].up.clone();
+    let blocks: Vec<&str> = up.split("\n\n").collect();
+    let min = "(select \"private\".\"owner_min_with_role\"('admin'))";
+    let max = "(select \"private\".\"owner_max_with_role\"('admin'))";
+    let mut mutants: Vec<(String, String, String)> = Vec::new(); // (name, migration, table)
+    for (i, b) in blocks.iter().enumerate() {
+        let Some(rest) = b.lines().find_map(|l| l.strip_prefix("create policy \"")) else {
+            continue;
+        };
+        let Some(at) = b.find(&format!(" >= {min} and ")) else {
+            continue;
+        };
+        let table = rest
+            .split(" on \"public\".\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("policy names its table")
+            .to_string();
+        // The owner column is the quoted identifier just before ` >= `.
+        let col_start = b[..at].rfind(['(', ' ']).map_or(0, |p| p + 1);
+        let col = &b[col_start..at];
+        let range = format!("{col} >= {min} and {col} <= {max}");
+        assert!(b.contains(&range), "range condition in {b}");
+        let edits = [
+            ("lower bound dropped", format!("{col} <= {max}")),
+            ("upper bound dropped", format!("{col} >= {min}")),
+            (
+                "bounds swapped",
+                format!("{col} >= {max} and {col} <= {min}"),
+            ),
+            (
+                "lower bound exclusive",
+                format!("{col} > {min} and {col} <= {max}"),
+            ),
+            (
+                "upper bound exclusive",
+                format!("{col} >= {min} and {col} < {max}"),
+            ),
+            (
+                "range replaced by the admin branch only",
+                format!("{col} >= {min} and {col} <= {min} and {col} <> (select auth.uid())"),
+            ),
+        ];
+        for (what, to) in edits {
+            let mut m: Vec<String> = blocks.iter().map(|s| s.to_string()).collect();
+            m[i] = b.replacen(&range, &to, 1);
+            mutants.push((format!("{table}: {what}"), m.join("\n\n"), table.clone()));
+        }
+    }
+    assert!(
+        mutants.len() >= 4 * 6,
+        "expected the range on at least four tables, found {} mutants",
+        mutants.len()
+    );
+    for helper in ["owner_min_with_role", "owner_max_with_role"] {
+        let stmt = format!("create function \"private\".\"{helper}\"");
+        let bound = if helper.contains("min") {
+            "'00000000-0000-0000-0000-000000000000'::uuid"
+        } else {
+            "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"
+        };
+        let other = if helper.contains("min") {
+            "'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid"
+        } else {
+            "'00000000-0000-0000-0000-000000000000'::uuid"
+        };
+        let edits = [
+            (
+                "admins get only their own id",
+                format!("then {bound}"),
+                "then (select auth.uid())".to_string(),
+            ),
+            (
+                "admins get the wrong end of the range",
+                format!("then {bound}"),
+                format!("then {other}"),
+            ),
+            (
+                "the role is not checked",
+                " and \"role\" = $1".to_string(),
+                String::new(),
+            ),
+            (
+                "the user is not checked",
+                "\"id\" = (select auth.uid()) and ".to_string(),
+                String::new(),
+            ),
+            (
+                "everyone is an admin",
+                "when exists".to_string(),
+                "when true or exists".to_string(),
+            ),
+            (
+                "users get no own id",
+                "else (select auth.uid())".to_string(),
+                "else null".to_string(),
+            ),
+        ];
+        for (what, from, to) in edits {
+            mutants.push((
+                format!("{helper}: {what}"),
+                mutate(&up, &stmt, &from, &to),
+                String::new(),
+            ));
+        }
+    }
+    let m = committed_migration();
+    let opts = HarnessOptions {
+        modes: vec![GrantMode::NoAutoGrant],
+        suite: policy_suite(),
+        keep_databases: false,
+        check_drift: false,
+    };
+    let mut missed = Vec::new();
+    for (name, mutated, table) in &mutants {
+        assert_ne!(mutated, &up, "{name}: the mutation changed nothing");
+        let mut files = committed.clone();
+        files[at].up = mutated.clone();
+        let r = harness::run(shared(), &m.lock.schema, &files, &opts)
+            .unwrap_or_else(|e| panic!("{name}: harness setup failed: {e}"));
+        let caught = r
+            .checks
+            .iter()
+            .any(|c| !c.passed && (table.is_empty() || &c.table == table || c.table.is_empty()));
+        if !caught {
+            missed.push(name.clone());
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "{} of {} mutants not caught: {missed:?}",
+        missed.len(),
+        mutants.len()
+    );
 }
 
 /// Mutation score of the generated mutants (`schemac test --mutants`) on the bundled schema: every

@@ -69,9 +69,9 @@ pub fn statements(schema: &Schema) -> Vec<String> {
     }
     for h in schema.helpers.iter().rev() {
         let args = match h {
-            Helper::HasRole { arg_type, .. } | Helper::OwnerIdsWithRole { arg_type, .. } => {
-                types::sql(arg_type, None)
-            }
+            Helper::HasRole { arg_type, .. }
+            | Helper::OwnerIdsWithRole { arg_type, .. }
+            | Helper::OwnerBound { arg_type, .. } => types::sql(arg_type, None),
             _ => String::new(),
         };
         s.push(format!(

@@ -346,6 +346,29 @@ pub(crate) fn helper(schema: &Schema, h: &Helper) -> String {
                 qualified(hs, "has_role")
             ),
         ),
+        Helper::OwnerBound { name, table, column, user_column, arg_type, upper } => definer(
+            if *upper {
+                "The highest owner id the current user reads as an owner: their own id, or the largest uuid when\n\
+                 they have the given role. \"Owner or admin\" policies compare the owner column with both bounds:\n\
+                 one index range condition whose cost does not grow with the number of users."
+            } else {
+                "The lowest owner id the current user reads as an owner: their own id, or the smallest uuid when\n\
+                 they have the given role. \"Owner or admin\" policies compare the owner column with both bounds:\n\
+                 one index range condition whose cost does not grow with the number of users."
+            },
+            format!(
+                "create function {}(\"role\" {})\nreturns uuid\nlanguage sql\nstable",
+                qualified(hs, name),
+                types::sql(arg_type, None)
+            ),
+            format!(
+                "\n  select case\n    when exists (select 1 from {} where {} = (select auth.uid()) and {} = $1)\n      then {}::uuid\n    else (select auth.uid())\n  end\n",
+                qualified("public", table),
+                quote(user_column),
+                quote(column),
+                literal(if *upper { "ffffffff-ffff-ffff-ffff-ffffffffffff" } else { "00000000-0000-0000-0000-000000000000" })
+            ),
+        ),
         Helper::SetUpdatedAt { name } => format!(
             "{}\ncreate function {}()\nreturns trigger\nlanguage plpgsql\n{}\nas $$\nbegin\n  new.updated_at := now();\n  return new;\nend\n$$;",
             comment::line("Keeps `updated_at` current on every update (shared by all tables with `timestamps: true`)."),
@@ -661,16 +684,35 @@ pub fn policies(schema: &Schema, t: &ir::Table) -> Vec<Policy> {
             }
             // "owner or admin": fold the two rules into one indexable condition (an OR with the
             // role check would keep PostgreSQL from using the owner column's index).
+            // The range form (`OwnerBound`) is what `lower` builds; the list form
+            // (`OwnerIdsWithRole`) is kept for lock files written before it, so `diff` sees the
+            // policies change.
+            let range = schema
+                .helpers
+                .iter()
+                .any(|h| matches!(h, Helper::OwnerBound { .. }));
             let fold = t.foldable_owner_role(cmd, role).filter(|_| {
-                schema
-                    .helpers
-                    .iter()
-                    .any(|h| matches!(h, Helper::OwnerIdsWithRole { .. }))
+                range
+                    || schema
+                        .helpers
+                        .iter()
+                        .any(|h| matches!(h, Helper::OwnerIdsWithRole { .. }))
             });
             let side_sql = |side: Side| -> String {
                 let mut parts = Vec::new();
                 for r in &rules {
                     match (&fold, r.conditions.as_slice()) {
+                        (Some((col, app_role)), [Condition::Owner { column }])
+                            if column == col && range =>
+                        {
+                            parts.push(format!(
+                                "{c} >= (select {}({r})) and {c} <= (select {}({r}))",
+                                qualified(&schema.helpers_schema, "owner_min_with_role"),
+                                qualified(&schema.helpers_schema, "owner_max_with_role"),
+                                c = quote(col),
+                                r = literal(app_role)
+                            ))
+                        }
                         (Some((col, app_role)), [Condition::Owner { column }]) if column == col => {
                             parts.push(format!(
                                 "{} = any (array(select {}({})))",

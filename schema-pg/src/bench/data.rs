@@ -28,7 +28,23 @@ pub struct Scale {
     pub fanout: u64,
     /// Rows per user of tables nothing else sizes (e.g. `api_keys`).
     pub per_user: u64,
+    /// Skewed ownership of the leaf and vector tables (`None`: row `i` belongs to user
+    /// `((i - 1) % users) + 1`, evenly).
+    pub skew: Option<Skew>,
 }
+
+/// Who owns the rows of the leaf and vector tables (messages, usage, chunks) when they are
+/// skewed: user 1 (the power user) owns `power_share` of them; every other row goes to user
+/// `floor(users ^ u)` for `u` spread evenly over [0, 1) (a Zipf-like law with exponent 1: user
+/// `r` owns about `1 / (r ln users)` of those rows, so a few users own most and most own a few or
+/// none). Parents stay evenly owned; a skewed row's parent is one of its owner's parents, so
+/// messages still live in their owner's conversations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Skew {
+    pub power_share: f64,
+}
+
+impl Eq for Skew {}
 
 impl Scale {
     /// A few seconds of data: 100 users, 2,000 rows per leaf table, 500 vectors.
@@ -39,6 +55,7 @@ impl Scale {
             vector_rows: 500,
             fanout: 10,
             per_user: 2,
+            skew: None,
         }
     }
 
@@ -50,6 +67,20 @@ impl Scale {
             vector_rows: 100_000,
             fanout: 10,
             per_user: 2,
+            skew: None,
+        }
+    }
+
+    /// Production-like: 1M users, 1M rows per leaf table and 1M vectors, skewed (see [`Skew`]):
+    /// the power user owns 10% of every leaf and vector table (100k chunks among 1M).
+    pub fn million_users_skewed() -> Scale {
+        Scale {
+            users: 1_000_000,
+            leaf_rows: 1_000_000,
+            vector_rows: 1_000_000,
+            fanout: 10,
+            per_user: 2,
+            skew: Some(Skew { power_share: 0.1 }),
         }
     }
 }
@@ -103,6 +134,7 @@ pub struct DataPlan<'a> {
     /// In the schema's creation order (parents first).
     pub tables: Vec<TablePlan>,
     vector_schema: Option<String>,
+    skew: Option<Skew>,
 }
 
 /// The id of bench user `u` (1-based), as the SQL of [`DataPlan::user_sql`] computes it.
@@ -113,6 +145,14 @@ pub fn user_uuid(u: u64) -> Uuid {
 /// The email of bench user `u`.
 pub fn user_email(u: u64) -> String {
     format!("user{u}@bench.schemac.invalid")
+}
+
+/// Vector rows per cluster (see `column_sql`): a table of n vectors has max(1, n / 20) clusters.
+pub const PER_CLUSTER: u64 = 20;
+
+/// Component `k` (SQL) of the center of cluster `c` (SQL), in [-0.5, 0.5): a cheap hash.
+pub fn cluster_component_sql(c: &str, k: &str) -> String {
+    format!("((sin(({c})::float8 * 12.9898 + ({k})::float8 * 78.233) * 43758.5453) - floor(sin(({c})::float8 * 12.9898 + ({k})::float8 * 78.233) * 43758.5453) - 0.5)")
 }
 
 fn is_auth_users(fk: &ForeignKey) -> bool {
@@ -295,7 +335,13 @@ impl<'a> DataPlan<'a> {
             users,
             tables,
             vector_schema: schema_core::emit::up::vector_schema(schema),
+            skew: scale.skew,
         })
+    }
+
+    /// Whether the leaf and vector tables are skewed (there is a power user).
+    pub fn skewed(&self) -> bool {
+        self.skew.is_some()
     }
 
     /// Planned rows of `table` (`auth.users`: the users).
@@ -319,6 +365,31 @@ impl<'a> DataPlan<'a> {
     /// The owner's user number (SQL) of row `i` of any table.
     fn owner_sql(&self, i: &str) -> String {
         format!("((({i}) - 1) % {} + 1)", self.users)
+    }
+
+    /// For the rows of a skewed table: the row number (SQL) whose owner and parents row `i`
+    /// takes; `i` itself for other tables. The result `r + users * (i % 1000)` belongs to user
+    /// `r` (see [`Skew`]) and, every parent table having a multiple of `users` rows, points at
+    /// one of `r`'s parent rows.
+    fn placement_sql(&self, t: &Table, i: &str) -> String {
+        let skewed = self.skew.is_some()
+            && self
+                .tables
+                .iter()
+                .any(|p| p.name == t.name && matches!(p.kind, Kind::Leaf | Kind::Vector));
+        let (Some(skew), true) = (self.skew, skewed) else {
+            return i.to_string();
+        };
+        let u = self.users;
+        // u in [0, 1): the fractional part of i times the golden ratio (evenly spread).
+        let frac = format!(
+            "((({i})::float8 * 0.6180339887498949) - floor(({i})::float8 * 0.6180339887498949))"
+        );
+        let p = skew.power_share.clamp(0.0, 0.99);
+        format!(
+            "((case when {frac} < {p} then 1 else least({u}, greatest(1, floor(power({u}::float8, ({frac} - {p}) / {q}))::bigint)) end) + {u}::bigint * (({i}) % 1000))",
+            q = 1.0 - p
+        )
     }
 
     /// `insert into auth.users ...` for users `from..=to` (the signup triggers fire per row).
@@ -431,6 +502,8 @@ impl<'a> DataPlan<'a> {
                 .position(|x| x == &c.name)
                 .unwrap_or_default();
             let target_col = fk.target_columns.get(pos).cloned().unwrap_or_default();
+            let placed = self.placement_sql(t, i);
+            let i = placed.as_str();
             if is_auth_users(fk) {
                 let owner = self.owner_sql(i);
                 let member_column = matches!(membership(self.schema, &t.name),
@@ -474,8 +547,14 @@ impl<'a> DataPlan<'a> {
                 .map(Some);
         }
         if let SqlType::Vector(d) = c.ty {
+            // Clustered, as embeddings are: row i lies near the center of cluster i % clusters
+            // (20 rows per cluster; components uniform in [-0.5, 0.5) from a hash of cluster and
+            // dimension) plus noise of a quarter of that spread. Uniform random vectors have no
+            // near neighbours (every point is about as far as every other): recall means nothing.
+            let clusters = (self.rows(&t.name) / PER_CLUSTER).max(1);
             return Ok(Some(format!(
-                "array(select (random() - 0.5)::real from generate_series(1, {d}) where ({i}) is not null)::{ty}"
+                "array(select ({} + (random() - 0.5) * 0.25)::real from generate_series(1, {d}) as k(k))::{ty}",
+                cluster_component_sql(&format!("(({i}) % {clusters})"), "k.k")
             )));
         }
         let is_role_source = matches!(&self.schema.role_source,
@@ -578,6 +657,12 @@ impl<'a> DataPlan<'a> {
         let tag = literal(&format!("{}.{column}:", t.name));
         Ok(match ty {
             SqlType::Uuid => format!("md5({tag} || ({i})::text)::uuid"),
+            // Skewed rows share parents unevenly: the row number is unique within any parent.
+            SqlType::SmallInt | SqlType::Int | SqlType::BigInt
+                if self.placement_sql(t, i) != i =>
+            {
+                format!("({i})::{tys}")
+            }
             SqlType::SmallInt | SqlType::Int | SqlType::BigInt => match parent_rows {
                 Some(n) => format!("((({i}) - 1) / {n})::{tys}"),
                 None => format!("({i})::{tys}"),

@@ -460,7 +460,28 @@ pub fn run<S: PgServer + ?Sized>(
     let maintenance_work_mem = setting(&mut pg, "maintenance_work_mem");
     pg.batch_execute("reset maintenance_work_mem")?;
 
-    // 3. Queries.
+    // 3. Queries. The admin actor gets the app role its read rules name.
+    if let (
+        Some(role),
+        Some(schema_core::ir::RoleSource::Column {
+            table,
+            column,
+            user_column,
+            ..
+        }),
+    ) = (queries::admin_role(schema), &schema.role_source)
+    {
+        admin
+            .batch_execute(&format!(
+                "update {} set {} = {} where {} = {}::uuid",
+                qualified("public", table),
+                quote(column),
+                schema_core::sql::ident::literal(&role),
+                quote(user_column),
+                schema_core::sql::ident::literal(&data::user_uuid(queries::ADMIN_USER).to_string())
+            ))
+            .map_err(ctx("making the admin bench user an admin"))?;
+    }
     let specs = queries::specs(schema);
     let mut lookup = |sql: &str| -> Result<Option<String>, String> {
         pg.query_opt(sql, &[])

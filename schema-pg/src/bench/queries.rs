@@ -72,6 +72,9 @@ pub struct Query {
     /// The user the actor query runs as.
     pub user: Uuid,
     pub email: String,
+    /// Who runs it: `user` (an ordinary user), `power user` (owns most rows of skewed data) or
+    /// `admin` (has the app role of the schema's role rules).
+    pub actor: &'static str,
     pub actor_sql: String,
     pub service_sql: String,
     /// Whether the table's read policy depends on a member rule (directly or through a parent),
@@ -255,6 +258,19 @@ fn member_rule(t: &Table) -> Option<(String, String)> {
 /// The explicit filter equivalent to `t`'s read policy for a non-admin user `uid`; `None` when
 /// the policy lets the user see nothing (so the service query gets `false`).
 pub fn explicit_filter(schema: &Schema, t: &Table, uid: Uuid, depth: u32) -> Option<String> {
+    explicit_filter_as(schema, t, uid, depth, None)
+}
+
+/// [`explicit_filter`] for a user who has the app role `admin_role` (when `Some`): rules that
+/// require that role hold (no filter), and a parent rule whose parent is then wholly readable
+/// only needs the key to be set.
+pub fn explicit_filter_as(
+    schema: &Schema,
+    t: &Table,
+    uid: Uuid,
+    depth: u32,
+    admin_role: Option<&str>,
+) -> Option<String> {
     let uid_sql = format!("{}::uuid", literal(&uid.to_string()));
     let mut arms: Vec<String> = Vec::new();
     for r in select_rules(t) {
@@ -264,6 +280,7 @@ pub fn explicit_filter(schema: &Schema, t: &Table, uid: Uuid, depth: u32) -> Opt
             let part = match c {
                 Condition::Always => None,
                 Condition::Owner { column } => Some(format!("{} = {uid_sql}", quote(column))),
+                Condition::HasRole { role } if Some(role.as_str()) == admin_role => None,
                 Condition::HasRole { .. } => {
                     possible = false;
                     None
@@ -280,11 +297,14 @@ pub fn explicit_filter(schema: &Schema, t: &Table, uid: Uuid, depth: u32) -> Opt
                     let inner = match owner {
                         Some(o) => Some(format!("{} = {uid_sql}", quote(o))),
                         None => match table(schema, &parent.name) {
-                            Some(p) if depth < 8 => explicit_filter(schema, p, uid, depth + 1),
+                            Some(p) if depth < 8 => {
+                                explicit_filter_as(schema, p, uid, depth + 1, admin_role)
+                            }
                             _ => Some("true".into()),
                         },
                     };
                     match inner {
+                        Some(w) if w == "true" => Some(format!("{} is not null", quote(column))),
                         Some(w) => Some(format!(
                             "{} = any (array(select {} from {} where {w}))",
                             quote(column),
@@ -323,6 +343,9 @@ pub fn explicit_filter(schema: &Schema, t: &Table, uid: Uuid, depth: u32) -> Opt
         if !arms.contains(&arm) {
             arms.push(arm);
         }
+    }
+    if arms.iter().any(|a| a == "true") {
+        return Some("true".into());
     }
     match arms.len() {
         0 => None,
@@ -400,191 +423,242 @@ pub fn resolve(
     specs: &[Spec],
     lookup: &mut dyn FnMut(&str) -> Result<Option<String>, String>,
 ) -> Result<Vec<Query>, String> {
-    // The owner: a user in the middle (every user owns rows of every table).
-    let owner_n = plan.users / 2 + 1;
-    let owner = user_uuid(owner_n);
-    // The member: the next user, who is a member of the owner's first shared rows.
-    let member_n = owner_n % plan.users + 1;
-    let member = user_uuid(member_n);
+    // The ordinary user: a user in the middle (with even data every user owns rows of every
+    // table); the power user and the admin when the data is skewed / the schema has app roles.
+    let mut actors: Vec<(&'static str, u64, Option<String>)> =
+        vec![("user", plan.users / 2 + 1, None)];
+    if plan.skewed() {
+        actors.push(("power user", POWER_USER, None));
+    }
+    if let Some(role) = admin_role(schema) {
+        actors.push(("admin", ADMIN_USER, Some(role)));
+    }
     let vs = schema_core::emit::up::vector_schema(schema);
     let mut out = Vec::new();
     for s in specs {
-        let Some(t) = table(schema, &s.table) else {
-            continue;
-        };
-        let cols = select_list(t);
-        let key = order_key(t);
-        let tq = qualified("public", &t.name);
-        let uses_membership = uses_membership(schema, t, 0);
-        let with_filter = |uid: Uuid, extra: Option<&str>| -> String {
-            let f = explicit_filter(schema, t, uid, 0).unwrap_or_else(|| "false".into());
-            match extra {
-                Some(e) => format!("{e} and ({f})"),
-                None => f,
+        for (label, n, role) in &actors {
+            if *label != "user"
+                && matches!(s.kind, QueryKind::MemberParent | QueryKind::MemberChildren)
+            {
+                continue;
             }
-        };
-        let col_ty = |name: &str| {
-            t.column(name)
-                .map(|c| types::sql(&c.ty, vs.as_deref()))
-                .unwrap_or_else(|| "text".into())
-        };
-        match s.kind {
-            QueryKind::OwnerList => {
-                // Lists show the newest rows first (conversations by last update, usage by time),
-                // as apps do; the primary key is the fallback for tables without timestamps.
-                let key = ["updated_at", "created_at"]
-                    .iter()
-                    .find(|c| t.column(c).is_some())
-                    .map(|c| format!("{} desc, {key}", quote(c)))
-                    .unwrap_or_else(|| key.clone());
-                out.push(Query {
-                    name: format!("{}: owner lists their rows", t.name),
-                    kind: s.kind,
-                    table: t.name.clone(),
-                    user: owner,
-                    email: user_email(owner_n),
-                    actor_sql: format!("select {cols} from {tq} order by {key} limit 50"),
-                    service_sql: format!(
-                        "select {cols} from {tq} where {} order by {key} limit 50",
-                        with_filter(owner, None)
-                    ),
-                    uses_membership,
-                });
-            }
-            QueryKind::ParentChildren => {
-                let (parent, parent_col) = s.parent.clone().unwrap_or_default();
-                // Row `owner_n` of every table belongs to the owner.
-                let key_sql = plan.key_sql(&parent, &parent_col, &owner_n.to_string())?;
-                let Some(value) = lookup(&format!("select ({key_sql})::text"))? else {
-                    continue;
-                };
-                let cond = format!(
-                    "{} = {}::{}",
-                    quote(&s.column),
-                    literal(&value),
-                    col_ty(&s.column)
-                );
-                out.push(Query {
-                    name: format!("{}: read one {parent} row's children", t.name),
-                    kind: s.kind,
-                    table: t.name.clone(),
-                    user: owner,
-                    email: user_email(owner_n),
-                    actor_sql: format!(
-                        "select {cols} from {tq} where {cond} order by {key} limit 50"
-                    ),
-                    service_sql: format!(
-                        "select {cols} from {tq} where {} order by {key} limit 50",
-                        with_filter(owner, Some(&cond))
-                    ),
-                    uses_membership,
-                });
-            }
-            QueryKind::MemberParent | QueryKind::MemberChildren => {
-                let helper = s.helper.clone().unwrap_or_default();
-                let Some(shared) = shared_key(schema, &helper, member, lookup)? else {
-                    continue;
-                };
-                let (target, cond) = if s.kind == QueryKind::MemberParent {
-                    // The member column of this table holds the join table's key.
-                    (
-                        t.name.clone(),
-                        format!(
-                            "{} = {}::{}",
-                            quote(&s.column),
-                            literal(&shared),
-                            col_ty(&s.column)
+            let label: &'static str = label;
+            let owner_n = *n;
+            let owner = user_uuid(owner_n);
+            // The member: the next user, who is a member of the owner's first shared rows.
+            let member_n = owner_n % plan.users + 1;
+            let member = user_uuid(member_n);
+            let Some(t) = table(schema, &s.table) else {
+                continue;
+            };
+            let cols = select_list(t);
+            let key = order_key(t);
+            let tq = qualified("public", &t.name);
+            let uses_membership = uses_membership(schema, t, 0);
+            let with_filter = |uid: Uuid, extra: Option<&str>| -> String {
+                let f = explicit_filter_as(schema, t, uid, 0, role.as_deref())
+                    .unwrap_or_else(|| "false".into());
+                match extra {
+                    Some(e) => format!("{e} and ({f})"),
+                    None => f,
+                }
+            };
+            let col_ty = |name: &str| {
+                t.column(name)
+                    .map(|c| types::sql(&c.ty, vs.as_deref()))
+                    .unwrap_or_else(|| "text".into())
+            };
+            match s.kind {
+                QueryKind::OwnerList => {
+                    // Lists show the newest rows first (conversations by last update, usage by time),
+                    // as apps do; the primary key is the fallback for tables without timestamps.
+                    let key = ["updated_at", "created_at"]
+                        .iter()
+                        .find(|c| t.column(c).is_some())
+                        .map(|c| format!("{} desc, {key}", quote(c)))
+                        .unwrap_or_else(|| key.clone());
+                    out.push(Query {
+                        name: format!("{}: owner lists their rows", t.name),
+                        kind: s.kind,
+                        table: t.name.clone(),
+                        user: owner,
+                        email: user_email(owner_n),
+                        actor: label,
+                        actor_sql: format!("select {cols} from {tq} order by {key} limit 50"),
+                        service_sql: format!(
+                            "select {cols} from {tq} where {} order by {key} limit 50",
+                            with_filter(owner, None)
                         ),
-                    )
-                } else {
+                        uses_membership,
+                    });
+                }
+                QueryKind::ParentChildren => {
                     let (parent, parent_col) = s.parent.clone().unwrap_or_default();
-                    let Some(p) = table(schema, &parent) else {
+                    // Row `owner_n` of every table belongs to the owner.
+                    let key_sql = plan.key_sql(&parent, &parent_col, &owner_n.to_string())?;
+                    let Some(value) = lookup(&format!("select ({key_sql})::text"))? else {
                         continue;
                     };
-                    let Some((member_col, _)) = member_rule(p) else {
-                        continue;
-                    };
-                    let Some(pkey) = lookup(&format!(
-                        "select ({})::text from {} where {} = {}::{} limit 1",
-                        quote(&parent_col),
-                        qualified("public", &parent),
-                        quote(&member_col),
-                        literal(&shared),
-                        p.column(&member_col)
-                            .map(|c| types::sql(&c.ty, vs.as_deref()))
-                            .unwrap_or_else(|| "text".into())
-                    ))?
-                    else {
-                        continue;
-                    };
-                    (
-                        parent,
-                        format!(
-                            "{} = {}::{}",
-                            quote(&s.column),
-                            literal(&pkey),
-                            col_ty(&s.column)
+                    let cond = format!(
+                        "{} = {}::{}",
+                        quote(&s.column),
+                        literal(&value),
+                        col_ty(&s.column)
+                    );
+                    out.push(Query {
+                        name: format!("{}: read one {parent} row's children", t.name),
+                        kind: s.kind,
+                        table: t.name.clone(),
+                        user: owner,
+                        email: user_email(owner_n),
+                        actor: label,
+                        actor_sql: format!(
+                            "select {cols} from {tq} where {cond} order by {key} limit 50"
                         ),
-                    )
-                };
-                let name = if s.kind == QueryKind::MemberParent {
-                    format!("{}: a member opens a shared row", t.name)
-                } else {
-                    format!(
-                        "{}: a member reads a shared {target} row's children",
-                        t.name
-                    )
-                };
-                out.push(Query {
-                    name,
-                    kind: s.kind,
-                    table: t.name.clone(),
-                    user: member,
-                    email: user_email(member_n),
-                    actor_sql: format!(
-                        "select {cols} from {tq} where {cond} order by {key} limit 50"
-                    ),
-                    service_sql: format!(
-                        "select {cols} from {tq} where {} order by {key} limit 50",
-                        with_filter(member, Some(&cond))
-                    ),
-                    uses_membership,
-                });
-            }
-            QueryKind::VectorSearch => {
-                let dims = match t.column(&s.column).map(|c| &c.ty) {
-                    Some(SqlType::Vector(d)) => *d,
-                    _ => continue,
-                };
-                let vs_name = vs.clone().unwrap_or_else(|| "public".into());
-                let op = s.operator.clone().unwrap_or_else(|| "<->".into());
-                let q = format!(
-                    "{}::{}",
-                    literal(&query_vector(dims, owner_n)),
-                    types::sql(&SqlType::Vector(dims), Some(&vs_name))
-                );
-                let order = format!(
-                    "{} operator({}.{op}) {q}",
-                    quote(&s.column),
-                    quote(&vs_name)
-                );
-                out.push(Query {
-                    name: format!("{}: vector search over the user's own rows", t.name),
-                    kind: s.kind,
-                    table: t.name.clone(),
-                    user: owner,
-                    email: user_email(owner_n),
-                    actor_sql: format!("select {cols} from {tq} order by {order} limit 10"),
-                    service_sql: format!(
-                        "select {cols} from {tq} where {} order by {order} limit 10",
-                        with_filter(owner, None)
-                    ),
-                    uses_membership,
-                });
+                        service_sql: format!(
+                            "select {cols} from {tq} where {} order by {key} limit 50",
+                            with_filter(owner, Some(&cond))
+                        ),
+                        uses_membership,
+                    });
+                }
+                QueryKind::MemberParent | QueryKind::MemberChildren => {
+                    let helper = s.helper.clone().unwrap_or_default();
+                    let Some(shared) = shared_key(schema, &helper, member, lookup)? else {
+                        continue;
+                    };
+                    let (target, cond) = if s.kind == QueryKind::MemberParent {
+                        // The member column of this table holds the join table's key.
+                        (
+                            t.name.clone(),
+                            format!(
+                                "{} = {}::{}",
+                                quote(&s.column),
+                                literal(&shared),
+                                col_ty(&s.column)
+                            ),
+                        )
+                    } else {
+                        let (parent, parent_col) = s.parent.clone().unwrap_or_default();
+                        let Some(p) = table(schema, &parent) else {
+                            continue;
+                        };
+                        let Some((member_col, _)) = member_rule(p) else {
+                            continue;
+                        };
+                        let Some(pkey) = lookup(&format!(
+                            "select ({})::text from {} where {} = {}::{} limit 1",
+                            quote(&parent_col),
+                            qualified("public", &parent),
+                            quote(&member_col),
+                            literal(&shared),
+                            p.column(&member_col)
+                                .map(|c| types::sql(&c.ty, vs.as_deref()))
+                                .unwrap_or_else(|| "text".into())
+                        ))?
+                        else {
+                            continue;
+                        };
+                        (
+                            parent,
+                            format!(
+                                "{} = {}::{}",
+                                quote(&s.column),
+                                literal(&pkey),
+                                col_ty(&s.column)
+                            ),
+                        )
+                    };
+                    let name = if s.kind == QueryKind::MemberParent {
+                        format!("{}: a member opens a shared row", t.name)
+                    } else {
+                        format!(
+                            "{}: a member reads a shared {target} row's children",
+                            t.name
+                        )
+                    };
+                    out.push(Query {
+                        name,
+                        kind: s.kind,
+                        table: t.name.clone(),
+                        user: member,
+                        email: user_email(member_n),
+                        actor: label,
+                        actor_sql: format!(
+                            "select {cols} from {tq} where {cond} order by {key} limit 50"
+                        ),
+                        service_sql: format!(
+                            "select {cols} from {tq} where {} order by {key} limit 50",
+                            with_filter(member, Some(&cond))
+                        ),
+                        uses_membership,
+                    });
+                }
+                QueryKind::VectorSearch => {
+                    let dims = match t.column(&s.column).map(|c| &c.ty) {
+                        Some(SqlType::Vector(d)) => *d,
+                        _ => continue,
+                    };
+                    let vs_name = vs.clone().unwrap_or_else(|| "public".into());
+                    let op = s.operator.clone().unwrap_or_else(|| "<->".into());
+                    let q = format!(
+                        "{}::{}",
+                        literal(&query_vector(dims, owner_n)),
+                        types::sql(&SqlType::Vector(dims), Some(&vs_name))
+                    );
+                    let order = format!(
+                        "{} operator({}.{op}) {q}",
+                        quote(&s.column),
+                        quote(&vs_name)
+                    );
+                    out.push(Query {
+                        name: format!("{}: vector search over the user's own rows", t.name),
+                        kind: s.kind,
+                        table: t.name.clone(),
+                        user: owner,
+                        email: user_email(owner_n),
+                        actor: label,
+                        actor_sql: format!("select {cols} from {tq} order by {order} limit 10"),
+                        // Exact on the service side (`+ 0` keeps the vector index from serving the
+                        // order; its approximate answer could differ): the rows to compare with.
+                        service_sql: format!(
+                            "select {cols} from {tq} where {} order by ({order}) + 0 limit 10",
+                            with_filter(owner, None)
+                        ),
+                        uses_membership,
+                    });
+                }
             }
         }
     }
+    for q in &mut out {
+        if q.actor != "user" {
+            q.name = format!("{} [{}]", q.name, q.actor);
+        }
+    }
     Ok(out)
+}
+
+/// The power user of skewed data (see `data::Skew`).
+pub const POWER_USER: u64 = 1;
+/// The bench user given the admin role (see [`admin_role`]).
+pub const ADMIN_USER: u64 = 2;
+
+/// The app role that read rules grant to (e.g. `admin`), when the roles live in a column the bench
+/// can set for [`ADMIN_USER`].
+pub fn admin_role(schema: &Schema) -> Option<String> {
+    if !matches!(
+        schema.role_source,
+        Some(schema_core::ir::RoleSource::Column { .. })
+    ) {
+        return None;
+    }
+    schema.tables.iter().flat_map(select_rules).find_map(|r| {
+        r.conditions.iter().find_map(|c| match c {
+            Condition::HasRole { role } => Some(role.clone()),
+            _ => None,
+        })
+    })
 }
 
 /// A key the member `user` has through `helper`'s join table (respecting its role filter).

@@ -11,11 +11,15 @@ use uuid::Uuid;
 
 /// The fixture users. Fixed ids, so reports and scenarios can name them.
 pub fn user_id(who: Who) -> Option<Uuid> {
+    // Ordered other < admin < owner < member: the probes read the owner's row, so a policy that
+    // compares the owner column with a range (the "owner or admin" fold) is caught if either bound
+    // is wrong for an ordinary user below (other) or above (member) the owner, or for the admin's
+    // upper bound; tests/policies/app.yaml reads the other user's rows as admin for the lower one.
     let n: u128 = match who {
-        Who::Owner => 0xa,
-        Who::Other => 0xb,
-        Who::Member => 0xc,
-        Who::Admin => 0xd,
+        Who::Other => 0xa,
+        Who::Admin => 0xb,
+        Who::Owner => 0xc,
+        Who::Member => 0xd,
         Who::Anon | Who::ServiceRole => return None,
     };
     Some(Uuid::from_u128(
