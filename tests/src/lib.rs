@@ -1,5 +1,6 @@
 //! Shared support for schemac's integration tests: workspace paths and the committed generated files.
 
+pub mod fuzz;
 pub mod oracle;
 
 use schema_core::emit::lock::Lock;

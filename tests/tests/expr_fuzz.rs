@@ -7,15 +7,9 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestError, TestRunner};
+use schemac_tests::fuzz::{cases, hostile_text};
 use schemac_tests::oracle::{compile, dollar, escaped, judge, oracle_db, standard, unicode};
 use std::cell::RefCell;
-
-fn cases(default: u32) -> u32 {
-    std::env::var("SCHEMAC_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn runner(cases: u32) -> TestRunner {
     TestRunner::new(Config {
@@ -41,34 +35,8 @@ fn keep_and_fail(result: Result<(), TestError<(String, bool)>>) {
     }
 }
 
-/// Text that tries to end a string, a name, a comment or a statement.
-fn hostile_text() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        prop_oneof![
-            Just("'".to_string()),
-            Just("\\".to_string()),
-            Just("\"".to_string()),
-            Just("$".to_string()),
-            Just("$$".to_string()),
-            Just("--".to_string()),
-            Just("/*".to_string()),
-            Just("*/".to_string()),
-            Just(";".to_string()),
-            Just("\n".to_string()),
-            Just("\r".to_string()),
-            Just("\u{2028}".to_string()),
-            Just("é".to_string()),
-            Just("😀".to_string()),
-            Just(" drop table t ".to_string()),
-            "[a-zA-Z0-9 ]{1,3}",
-        ],
-        0..8,
-    )
-    .prop_map(|v| v.concat())
-}
-
 fn literal() -> impl Strategy<Value = String> {
-    (hostile_text(), 0..4u8).prop_map(|(p, k)| match k {
+    (hostile_text(0, 8), 0..4u8).prop_map(|(p, k)| match k {
         0 => standard(&p),
         1 => escaped(&p),
         2 => unicode(&p),
@@ -119,8 +87,8 @@ fn gap() -> impl Strategy<Value = String> {
         1 => Just("\n".to_string()),
         1 => Just("\r".to_string()),
         1 => Just("\t".to_string()),
-        1 => hostile_text().prop_map(|c| format!("/*{}*/", c.replace("*/", "").replace("/*", ""))),
-        1 => hostile_text().prop_map(|c| format!("--{}\n", c.replace(['\n', '\r'], ""))),
+        1 => hostile_text(0, 8).prop_map(|c| format!("/*{}*/", c.replace("*/", "").replace("/*", ""))),
+        1 => hostile_text(0, 8).prop_map(|c| format!("--{}\n", c.replace(['\n', '\r'], ""))),
     ]
 }
 

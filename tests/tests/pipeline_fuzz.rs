@@ -10,15 +10,9 @@ use proptest::test_runner::{Config, TestError, TestRunner};
 use schema_core::emit::{self, EmitOptions};
 use schema_core::source::Sources;
 use schema_core::sql::lex;
+use schemac_tests::fuzz::{cases, hostile_text};
 use schemac_tests::{oracle, platform_db};
 use std::cell::RefCell;
-
-fn cases(default: u32) -> u32 {
-    std::env::var("SCHEMAC_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A YAML double-quoted scalar holding exactly `s`.
 fn yq(s: &str) -> String {
@@ -43,35 +37,6 @@ fn yq(s: &str) -> String {
     }
     o.push('"');
     o
-}
-
-fn free_text() -> impl Strategy<Value = String> {
-    prop::collection::vec(
-        prop_oneof![
-            Just("'".to_string()),
-            Just("\\".to_string()),
-            Just("\"".to_string()),
-            Just("$$".to_string()),
-            Just("--".to_string()),
-            Just("/*".to_string()),
-            Just("*/".to_string()),
-            Just(";".to_string()),
-            Just("\n".to_string()),
-            Just("\r".to_string()),
-            Just("\u{2028}".to_string()),
-            Just("\u{85}".to_string()),
-            Just("\u{b}".to_string()),
-            Just("\u{c}".to_string()),
-            Just("|".to_string()),
-            Just("`".to_string()),
-            Just("<!--".to_string()),
-            Just("drop table t;".to_string()),
-            Just("é😀".to_string()),
-            "[a-z ]{1,4}",
-        ],
-        1..6,
-    )
-    .prop_map(|v| v.concat())
 }
 
 fn name() -> impl Strategy<Value = String> {
@@ -111,12 +76,12 @@ fn expr_text() -> impl Strategy<Value = String> {
         1 => Just("char_length(title) < 100".to_string()),
         1 => Just("\"user\" is not null".to_string()),
         1 => Just("user is not null".to_string()),
-        1 => free_text(),
+        1 => hostile_text(1, 6),
     ]
 }
 
 fn oracle_payload() -> impl Strategy<Value = String> {
-    (free_text(), 0..4u8).prop_map(|(p, k)| match k {
+    (hostile_text(1, 6), 0..4u8).prop_map(|(p, k)| match k {
         0 => oracle::standard(&p),
         1 => oracle::escaped(&p),
         2 => oracle::unicode(&p),
@@ -146,7 +111,7 @@ fn col() -> impl Strategy<Value = Col> {
         col_name(),
         col_type(),
         prop::option::weighted(0.3, expr_text()),
-        prop::option::weighted(0.5, free_text()),
+        prop::option::weighted(0.5, hostile_text(1, 6)),
     )
         .prop_map(|(name, ty, check, comment)| Col {
             name,
@@ -159,11 +124,11 @@ fn col() -> impl Strategy<Value = Col> {
 fn table() -> impl Strategy<Value = Table> {
     (
         name(),
-        prop::option::weighted(0.6, free_text()),
+        prop::option::weighted(0.6, hostile_text(1, 6)),
         prop::collection::vec(col(), 0..3),
         prop::collection::vec(
             (
-                free_text(),
+                hostile_text(1, 6),
                 prop::sample::select(vec!["select", "insert", "update", "delete", "all"]),
                 0..3u8,
                 expr_text(),
