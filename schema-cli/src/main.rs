@@ -136,7 +136,7 @@ enum Command {
         out: Option<PathBuf>,
     },
     /// Compare a live database with the schema (missing, extra, different objects, by meaning);
-    /// `--write` turns the drift into a migration.
+    /// `--write` turns the drift into a repair script (in `repairs/`, outside the migration chain).
     Diff(diff_cmd::DiffArgs),
 }
 
