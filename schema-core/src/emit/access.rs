@@ -502,7 +502,30 @@ pub fn shape_outcome(
     cmd: Command,
     shape: Shape,
 ) -> Option<ShapeOutcome> {
-    let a = Access::unindexed(schema);
+    Access::unindexed(schema).shape_outcome(table, actor, cmd, shape)
+}
+
+impl<'a> Access<'a> {
+    /// [`shape_outcome`] with this evaluator's index and memory (a whole document stays linear).
+    pub fn shape_outcome(
+        &self,
+        table: &'a Table,
+        actor: Actor,
+        cmd: Command,
+        shape: Shape,
+    ) -> Option<ShapeOutcome> {
+        shape_outcome_with(self, self.schema, table, actor, cmd, shape)
+    }
+}
+
+fn shape_outcome_with<'a>(
+    a: &Access<'a>,
+    schema: &'a Schema,
+    table: &'a Table,
+    actor: Actor,
+    cmd: Command,
+    shape: Shape,
+) -> Option<ShapeOutcome> {
     let decided = |o: Outcome| match o {
         Outcome::Conditional(..) => None,
         o => Some(o),

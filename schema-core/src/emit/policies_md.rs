@@ -1,6 +1,6 @@
 //! `policies.md`: the access matrix a reviewer reads in a pull request, table by table.
 
-use super::access::{shape_outcome, Access, Actor, Outcome, Shape, ShapeOutcome};
+use super::access::{Access, Actor, Outcome, Shape, ShapeOutcome};
 use super::up::policies;
 use super::{finish, header, markdown, EmitOptions};
 use crate::ir::{Command, Schema};
@@ -42,7 +42,7 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
                 .collect();
             let _ = writeln!(out, "| {} | {} |", actor.name(), cells.join(" | "));
         }
-        returned_row_refused(&mut out, schema, t);
+        returned_row_refused(&mut out, &access, t);
         let ps = policies(schema, t);
         if !ps.is_empty() {
             let _ = writeln!(out, "\nPolicies:\n");
@@ -69,11 +69,11 @@ pub fn document(schema: &Schema, opts: &EmitOptions) -> String {
 
 /// Cells where the write is allowed but supabase-js's `.select()` after it (PostgREST
 /// `return=representation`, i.e. `returning`) is refused because the row is not readable.
-fn returned_row_refused(out: &mut String, schema: &Schema, t: &crate::ir::Table) {
+fn returned_row_refused(out: &mut String, access: &Access, t: &crate::ir::Table) {
     let mut cells = Vec::new();
     for actor in Actor::ALL {
         for cmd in [Command::Insert, Command::Update] {
-            if shape_outcome(schema, t, actor, cmd, Shape::Returning)
+            if access.shape_outcome(t, actor, cmd, Shape::Returning)
                 == Some(ShapeOutcome::ReturnedRowRefused)
             {
                 cells.push(format!("{} {}", actor.name(), cmd.sql()));
