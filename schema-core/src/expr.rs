@@ -837,16 +837,9 @@ fn user_metadata_guard(
         }
         ControlFlow::<()>::Continue(())
     });
-    let kinds: Vec<Option<String>> = tokens
-        .iter()
-        .map(|t| sqlexpr::word_value(&t.kind))
-        .collect();
-    let calls: Vec<usize> = (0..tokens.len().saturating_sub(2))
-        .filter(|&i| {
-            kinds[i].as_deref() == Some("auth")
-                && tokens[i + 1].kind == lex::Kind::Op(".".into())
-                && kinds[i + 2].as_deref() == Some("jwt")
-        })
+    let kinds: Vec<&lex::Kind> = tokens.iter().map(|t| &t.kind).collect();
+    let calls: Vec<usize> = (0..tokens.len())
+        .filter(|&i| sqlexpr::auth_call_at(&kinds, i, &["jwt"]).is_some())
         .collect();
     if calls.len() > constant_uses {
         report(

@@ -234,12 +234,18 @@ pub fn oracle_db(label: &str) -> (schema_pg::TestDatabase, Client) {
 /// refuses the text; `Ok(Some(emitted))` when PostgreSQL reads the emitted form exactly as the
 /// written one; `Err(report)` otherwise.
 pub fn judge(client: &mut Client, text: &str, policy: bool) -> Result<Option<String>, String> {
-    let Ok(emitted) = compile(text, policy) else {
-        return Ok(None);
-    };
+    match compile(text, policy) {
+        Ok(emitted) => prove(client, text, &emitted).map(Some),
+        Err(_) => Ok(None),
+    }
+}
+
+/// PostgreSQL's reading of `text` (as written) and of `emitted` (schemac's output), compared:
+/// `Ok(emitted)` when they match, `Err(report)` otherwise.
+pub fn prove(client: &mut Client, text: &str, emitted: &str) -> Result<String, String> {
     let mut tx = client.transaction().map_err(|e| e.to_string())?;
     let theirs = deparse(&mut tx, text);
-    let ours = deparse(&mut tx, &emitted);
+    let ours = deparse(&mut tx, emitted);
     tx.rollback().map_err(|e| e.to_string())?;
     let same = match (&theirs, &ours) {
         (Ok(a), Ok(b)) => unwrap_auth(a) == unwrap_auth(b),
@@ -247,7 +253,7 @@ pub fn judge(client: &mut Client, text: &str, policy: bool) -> Result<Option<Str
         _ => false,
     };
     if same {
-        Ok(Some(emitted))
+        Ok(emitted.to_string())
     } else {
         Err(format!(
             "{text:?}\n  emitted: {emitted:?}\n  as written: {theirs:?}\n  as emitted: {ours:?}"

@@ -188,7 +188,7 @@ pub fn render(tokens: &[Token], rw: &Rewrites) -> String {
 }
 
 /// `auth . f ( )` starting at `i`, not part of a longer dotted name: returns `f`.
-fn auth_call_at(kinds: &[&Kind], i: usize, fs: &[&'static str]) -> Option<&'static str> {
+pub fn auth_call_at(kinds: &[&Kind], i: usize, fs: &[&'static str]) -> Option<&'static str> {
     if fs.is_empty() || kinds.len() < i + 5 {
         return None;
     }

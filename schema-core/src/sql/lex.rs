@@ -75,17 +75,16 @@ fn is_op_char(c: char) -> bool {
 }
 const SELF_CHARS: &str = ",()[].;:+-*/%^<>=";
 
-struct Lexer<'a> {
+struct Lexer {
     chars: Vec<char>,
     pos: usize,
     line: u64,
     col: u64,
-    _text: &'a str,
 }
 
 type Res<T> = Result<T, LexError>;
 
-impl Lexer<'_> {
+impl Lexer {
     fn peek(&self, k: usize) -> Option<char> {
         self.chars.get(self.pos + k).copied()
     }
@@ -211,7 +210,7 @@ impl Lexer<'_> {
     }
 
     /// The body of a `'...'` string after its opening quote, continuations included. `escapes`
-    /// selects `E'...'` rules; `raw` keeps backslashes for U& decoding later.
+    /// selects `E'...'` rules; without them backslashes are kept (U& strings decode them later).
     fn quoted_body(&mut self, escapes: bool, line: u64, col: u64) -> Res<Vec<u8>> {
         let mut out: Vec<u8> = Vec::new();
         loop {
@@ -777,7 +776,6 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
         pos: 0,
         line: 1,
         col: 1,
-        _text: text,
     };
     let mut out = Vec::new();
     while let Some(t) = l.token()? {
